@@ -381,14 +381,17 @@ def build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start)
         manifest['pages'].append(dict(info, **facts, exec_s=results[nb.name]['exec_s'],
                                       skipped=results[nb.name]['skipped']))
 
-    out = a.out.resolve()
-    if out.exists(): shutil.rmtree(out)
+    out, html_dir = a.out.resolve(), BUILD/'html'
+    # Sphinx writes into _build/docs/html (myst-nb puts its image files beside that folder, in
+    # _build/docs/jupyter_execute: never in the repository), then the site moves to --out.
+    for d in (out, html_dir, BUILD/'jupyter_execute'): shutil.rmtree(d, ignore_errors=True)
     t = time.time()
     cmd = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-c', str(ROOT/'docs'),
-           '-d', str(BUILD/'doctrees'), str(src_dir), str(out)]
+           '-d', str(BUILD/'doctrees'), str(src_dir), str(html_dir)]
     print('  ' + ' '.join(cmd[2:]), flush=True)
     r = subprocess.run(cmd, cwd=ROOT)
     if r.returncode: sys.exit(f'sphinx-build failed (exit {r.returncode})')
+    shutil.move(str(html_dir), str(out))
     manifest['sphinx_s'] = round(time.time() - t, 1)
     manifest['total_s'] = round(time.time() - t_start, 1)
     (out/'petlab-build.json').write_text(json.dumps(manifest, indent=1), encoding='utf-8')

@@ -415,17 +415,18 @@ def load_pair(s:Sample, # the sample to load
     return img, mask
 
 # %% ../nbs/00_data.ipynb #ad7a6a86
-def _overlay(ax, m, color, alpha):
-    "Draw mask `m` (H, W) on `ax` as a translucent colour."
+def _overlay(ax, m, color, alpha, fill=True):
+    "Draw mask `m` (H, W) on `ax`: its outline, filled with a translucent colour if `fill`."
     m = np.asarray(m, np.float32)
-    ax.imshow(np.concatenate([np.broadcast_to(np.array(color, np.float32), m.shape + (3,)), (alpha*m)[..., None]], -1))
+    if fill: ax.imshow(np.concatenate([np.broadcast_to(np.array(color, np.float32), m.shape + (3,)), (alpha*m)[..., None]], -1))
+    if 0 < m.sum() < m.size: ax.contour(m, levels=[.5], colors=[color], linewidths=1.2)
 
 def show_pair(img, # (H, W, 3) uint8 or float in [0, 1], or a [3, H, W] tensor in [0, 1]
               mask=None, # (H, W) or [1, H, W] mask in {0, 1}, drawn translucent
               ax=None, # matplotlib axes; a new figure if None
               title:str|None=None, # axes title
-              color=(1., .2, .2), # overlay colour
-              alpha:float=.45, # overlay opacity
+              color=(0., .9, 1.), # overlay colour (cyan stands out on fur)
+              alpha:float=.35, # overlay opacity
              ):
     "Show an image with its mask overlaid."
     import matplotlib.pyplot as plt
@@ -614,9 +615,9 @@ class PetSegDataset(Dataset):
 
 # %% ../nbs/00_data.ipynb #70989768
 def default_workers() -> int:
-    "DataLoader workers for this machine: one less than the usable CPU cores, at most 8."
+    "DataLoader workers for this machine: one less than the usable CPU cores, at most 8; none on 1-2 cores."
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    return max(0, min(8, n - 1))
+    return 0 if n <= 2 else min(8, n - 1)  # on 2 cores a worker only takes a core from the model: decode in the main process
 
 def _seed_worker(worker_id):
     "Give each DataLoader worker its own, repeatable augmentation stream."
@@ -658,14 +659,14 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
 
 # %% ../nbs/00_data.ipynb #af48ca58
 def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
-               yb:torch.Tensor|None=None, # [B, 1, H, W] masks (red)
+               yb:torch.Tensor|None=None, # [B, 1, H, W] masks (cyan)
                recipe:str='none', # the recipe that normalised `xb`
-               preds:torch.Tensor|None=None, # optional [B, 1, H, W] predicted masks or probabilities (>0.5 drawn in blue)
+               preds:torch.Tensor|None=None, # optional [B, 1, H, W] predicted masks or probabilities (> 0.5 outlined in yellow)
                n:int=8, # at most this many images
                ncols:int=4, # images per row
                titles:list|None=None, # one title per image
               ):
-    "Show a batch of images with their masks (red) and predictions (blue); returns the figure."
+    "Show a batch of images with their masks (cyan) and predictions (yellow outline); returns the figure."
     import matplotlib.pyplot as plt
     n = min(n, len(xb)); nrows = -(-n // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.4*ncols, 2.4*nrows), squeeze=False)
@@ -673,7 +674,7 @@ def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
     for i, ax in enumerate(axs.flat):
         if i >= n: ax.set_axis_off(); continue
         show_pair(imgs[i], None if yb is None else yb[i], ax=ax, title=titles[i] if titles else None)
-        if preds is not None: _overlay(ax, (preds[i] > .5).squeeze(0).float().numpy(), color=(.2, .4, 1.), alpha=.35)
+        if preds is not None: _overlay(ax, (preds[i] > .5).squeeze(0).float().cpu().numpy(), color=(1., .85, 0.), alpha=0, fill=False)
     fig.tight_layout()
     return fig
 

@@ -7,8 +7,9 @@ __all__ = ['DEFAULT_DATA_PATH', 'DEMO_BREEDS', 'PETS_URLS', 'SPECIES', 'SPLITS',
            'get_data_path', 'get_cache_dir', 'find_pets_root', 'make_synthetic_pets', 'demo_data_path', 'DownloadError',
            'md5sum', 'fetch', 'UnsafeArchiveError', 'safe_extract', 'download_pets', 'ensure_data', 'download_cli',
            'Sample', 'read_list', 'SampleList', 'check_sample', 'load_split', 'load_image', 'load_mask', 'load_pair',
-           'show_pair', 'Recipe', 'get_recipe', 'size_hw', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs',
-           'PetSegDataset', 'default_workers', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
+           'show_pair', 'Recipe', 'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize',
+           'show_augs', 'cache_pairs', 'PetSegDataset', 'default_workers', 'SeededSampler', 'DataLoaders', 'get_dls',
+           'show_batch', 'data_browser']
 
 # %% ../nbs/00_data.ipynb #befb5a0a
 import os
@@ -282,9 +283,10 @@ def ensure_data(data_path:str|Path|None=None, # dataset root; `None` means `get_
 def download_cli(data_path:str=None, # folder for the dataset (default: $PETLAB_DATA, else ~/data/oxford-iiit-pet)
                  keep_archives:bool=False, # keep the .tar.gz files after extracting
                  force:bool=False, # download even if the folder already holds the dataset
+                 retries:int=3, # further attempts per archive after a dropped connection
                 ):
     "Download the Oxford-IIIT Pet dataset (images and trimaps) and check it."
-    try: root = download_pets(data_path, keep_archives=keep_archives, force=force)
+    try: root = download_pets(data_path, keep_archives=keep_archives, force=force, retries=retries)
     except (DownloadError, UnsafeArchiveError, OSError) as e: sys.exit(f'petlab_download: {e}')
     print(f'Oxford-IIIT Pet dataset ready in {root}. Use it with PETLAB_DATA={root}')
 
@@ -486,6 +488,18 @@ def size_hw(size:int|tuple) -> tuple[int, int]:
     return int(hw[0]), int(hw[1])
 
 # %% ../nbs/00_data.ipynb #0bf941c2
+def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
+                    seed:int|None, # one number for all its random draws; None: fresh randomness
+                   ) -> A.BaseCompose:
+    "Seed a pipeline so that each of its transforms draws from its own stream (not the same one, as `Compose(seed=)` does)."
+    tfm.set_random_seed(seed)
+    if seed is None: return tfm
+    for t, ss in zip(tfm.transforms, np.random.SeedSequence(seed).spawn(len(tfm.transforms))):
+        sub = int(ss.generate_state(1)[0])
+        seed_transforms(t, sub) if isinstance(t, A.BaseCompose) else t.set_random_seed(sub)
+    return tfm
+
+# %% ../nbs/00_data.ipynb #f10ac18b
 def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A', 'B')
                    size:int|tuple=256, # output size: int or (height, width)
                    train:bool=False, # True: the recipe's augmentations; False: resize + normalise (evaluation)
@@ -494,7 +508,7 @@ def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A',
     "An albumentations pipeline: call it with `image=` (H, W, 3 uint8) and `mask=` (H, W uint8)."
     r, (h, w) = get_recipe(recipe), size_hw(size)
     tfms = r.augs(h, w) if train else [A.Resize(h, w)]
-    return A.Compose([*tfms, A.Normalize(mean=r.mean, std=r.std)], mask_interpolation=cv2.INTER_NEAREST, seed=seed)
+    return seed_transforms(A.Compose([*tfms, A.Normalize(mean=r.mean, std=r.std)], mask_interpolation=cv2.INTER_NEAREST), seed)
 
 # %% ../nbs/00_data.ipynb #39e6771b
 def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or array
@@ -584,7 +598,7 @@ class PetSegDataset(Dataset):
                  cache:bool|str|Path=False, # True: decoded cache in `get_cache_dir()`; a path: cache there
                  limit:int|None=None, # only the first `limit` samples of the split
                  on_error:str='raise', # 'raise' or 'skip' bad files (listed in `.skipped`)
-                 seed:int|None=None, # seed of the augmentations (DataLoader workers reseed themselves)
+                 seed:int|None=None, # seed of the augmentations (an index `(i, seed)` sets the draws of one item)
                 ):
         if limit is not None and limit < 1: raise ValueError(f'limit must be a positive number of samples or None, not {limit}')
         samples = load_split(root, split, on_error=on_error)
@@ -603,6 +617,7 @@ class PetSegDataset(Dataset):
         return np.array(self._arrays[0][i]), np.array(self._arrays[1][i])
 
     def __getitem__(self, i):
+        if isinstance(i, tuple): i, seed = i; seed_transforms(self.tfms, seed)  # from `SeededSampler`
         img, mask = self.pair(i)
         out = self.tfms(image=img, mask=mask)
         return torch.from_numpy(out['image'].transpose(2, 0, 1).copy()), torch.from_numpy(out['mask'][None].astype(np.float32))
@@ -620,11 +635,20 @@ def default_workers() -> int:
     return 0 if n <= 2 else min(8, n - 1)  # on 2 cores a worker only takes a core from the model: decode in the main process
 
 def _seed_worker(worker_id):
-    "Give each DataLoader worker its own, repeatable augmentation stream."
+    "Give each DataLoader worker its own, repeatable random state."
     info = get_worker_info()
     seed = info.seed % 2**32
     random.seed(seed); np.random.seed(seed)
-    if isinstance(info.dataset, PetSegDataset): info.dataset.tfms.set_random_seed(seed)
+    if isinstance(info.dataset, PetSegDataset): seed_transforms(info.dataset.tfms, seed)
+
+class SeededSampler(torch.utils.data.Sampler):
+    "Shuffled indices, each with its own augmentation seed: yields `(index, seed)`, all drawn from `generator`."
+    def __init__(self, n:int, generator:torch.Generator): self.n, self.generator = n, generator
+    def __len__(self): return self.n
+    def __iter__(self):
+        order = torch.randperm(self.n, generator=self.generator).tolist()
+        seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=self.generator).tolist()
+        return iter(zip(order, seeds))
 
 @dataclass
 class DataLoaders:
@@ -653,7 +677,8 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
     ds = {s: PetSegDataset(root, s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed)
           for s in ('train', 'valid', 'test')}
     return DataLoaders(
-        DataLoader(ds['train'], shuffle=True, drop_last=len(ds['train']) > bs, generator=torch.Generator().manual_seed(seed), **kw),
+        DataLoader(ds['train'], sampler=SeededSampler(len(ds['train']), torch.Generator().manual_seed(seed)),
+                   drop_last=len(ds['train']) > bs, generator=torch.Generator().manual_seed(seed), **kw),
         DataLoader(ds['valid'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw),
         DataLoader(ds['test'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw))
 

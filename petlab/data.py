@@ -219,6 +219,7 @@ def _member_problem(m:tarfile.TarInfo, dest:Path) -> str|None:
     if not (dest/name).resolve().is_relative_to(dest): return 'would land outside the target folder'
     return None
 
+# %% ../nbs/00_data.ipynb #1876d4ae
 def safe_extract(archive:str|Path, # a .tar, .tar.gz, .tar.bz2 or .tar.xz file
                  dest:str|Path, # folder to extract into
                 ) -> list[str]:
@@ -634,6 +635,7 @@ def default_workers() -> int:
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return 0 if n <= 2 else min(8, n - 1)  # on 2 cores a worker only takes a core from the model: decode in the main process
 
+# %% ../nbs/00_data.ipynb #9e02298b
 def _seed_worker(worker_id):
     "Give each DataLoader worker its own, repeatable random state."
     info = get_worker_info()
@@ -650,6 +652,7 @@ class SeededSampler(torch.utils.data.Sampler):
         seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=self.generator).tolist()
         return iter(zip(order, seeds))
 
+# %% ../nbs/00_data.ipynb #d90b3eac
 @dataclass
 class DataLoaders:
     "The train, valid and test DataLoaders of one dataset."
@@ -658,7 +661,6 @@ class DataLoaders:
     test:DataLoader
     def __iter__(self): return iter((self.train, self.valid, self.test))
 
-# %% ../nbs/00_data.ipynb #b12a4999
 def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path()` (no download: see `ensure_data`)
             size:int|tuple=256, # output size: int or (height, width)
             bs:int=8, # batch size

@@ -18,7 +18,7 @@
 `tools/check_docs.py`, which opens the site in headless Chromium. Any failing cell fails the build.
 """
 import argparse, json, os, re, shutil, subprocess, sys, time, datetime
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -112,7 +112,9 @@ def execute_and_process(src, exec_path, proc_path, skip_flags, cell_timeout):
     try: nbdev.serve_drv.main((exec_path, proc_path, FilterDefaults))  # what nbdev.serve.proc_nbs does per file
     except Exception as e:
         import traceback
-        res['error'] = f'nbdev doc processing failed for {src.name}:\n{traceback.format_exc()}'
+        res['error'] = (f'nbdev doc processing failed for {src.name}:\n{traceback.format_exc()}\n'
+                        'nbdev runs the cells that hold an import, and the exported cells, on their own to render '
+                        'show_doc: keep imports in cells of their own (DEVELOPERS.md), so `nbdev_docs` works too.')
     res['proc_s'] = round(time.time() - t, 1)
     return res
 
@@ -231,7 +233,7 @@ def hidden_snippets(src_nb, visible_code):
         for l in code.splitlines():
             l = l.strip()
             if len(l) >= 16 and not l.startswith('#') and l not in visible_code: out.append(l)
-    return sorted(set(out))[:40]
+    return sorted(set(out))[:200]
 
 
 # ---------------------------------------------------------------- provenance
@@ -272,7 +274,8 @@ def main(argv=None):
     p.add_argument('--flags', default='', help='space-separated tst_flags to run too (e.g. "slow"); default none, '
                                                'as nbdev_test')
     p.add_argument('--nbs', nargs='*', help='only these notebooks (names or stems), plus index')
-    p.add_argument('--jobs', '-j', type=int, default=1, help='notebooks executed at once (default 1)')
+    p.add_argument('--jobs', '-j', type=int, default=min(os.cpu_count() or 1, 8),
+                   help="notebooks executed at once (default: the CPU count, at most 8, as nbdev_test)")
     p.add_argument('--cell-timeout', type=int, default=600, help='seconds one cell may run (default 600)')
     p.add_argument('--reuse', action='store_true', help='render the notebooks executed by the last build again '
                                                           '(for work on the site itself)')
@@ -328,15 +331,16 @@ def execute_all(nbs, exec_dir, proc_dir, skip_flags, a):
     jobs = [(nb, exec_dir/nb.name, proc_dir/nb.name, skip_flags, a.cell_timeout) for nb in nbs]
     results = {}
     with ProcessPoolExecutor(max_workers=max(1, a.jobs), mp_context=get_context('spawn'), max_tasks_per_child=1) as ex:
-        futs = {ex.submit(execute_and_process, *j): j[0] for j in jobs}
-        for f, nb in futs.items():
-            r = f.result(); results[nb.name] = r
+        # the later notebooks train models and take longest: start them first
+        futs = {ex.submit(execute_and_process, *j): j[0] for j in reversed(jobs)}
+        for f in as_completed(futs):
+            nb = futs[f]; r = f.result(); results[nb.name] = r
             print(f'  {nb.name}: executed in {r["exec_s"]}s, processed in {r.get("proc_s", 0)}s, '
                   f'{len(r["skipped"])} cells not run' + (' -- FAILED' if r['error'] else ''), flush=True)
     failed = [r for r in results.values() if r['error']]
     for r in failed: print(f'\n==== {r["notebook"]} failed:\n{r["error"]}', file=sys.stderr)
     if failed: sys.exit(f'docs build failed: {", ".join(r["notebook"] for r in failed)} did not run')
-    return results
+    return {nb.name: results[nb.name] for nb in nbs}
 
 
 def build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start):

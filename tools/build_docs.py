@@ -154,6 +154,12 @@ def _fix_links(text, doc_url, pages):
     return re.sub(r'(\]\()(?:\./)?(?:nbs/)?([\w.-]+)\.ipynb(?:#([\w.\-]+))?\)', rep_nb, text)
 
 
+def _unlink_code(md):
+    "nbdev links names inside show_doc's fenced signature too, where markdown is not rendered: undo that there."
+    parts = re.split(r'(^```.*?^```)', md, flags=re.M | re.S)
+    return ''.join(re.sub(r'\[(`[^`\n]+`)\]\([^)\s]+\)', r'\1', x) if x.startswith('```') else x for x in parts)
+
+
 def _md_cell(text, **meta): return dict(cell_type='markdown', metadata=meta, source=text)
 
 
@@ -203,7 +209,7 @@ def plain_notebook(proc_nb, info, ctx):
                     # show_doc's source link carries Quarto attributes: an <a> that docs/_static/petlab.css floats
                     md = re.sub(r'\[source\]\(([^)\s]+)\)\{[^}\n]*\}', r'<a class="petlab-source" href="\1">source</a>', md)
                     md = re.sub(r'(\]\([^)\s]+\))\{[^}\n]*\}', r'\1', md)  # any other Quarto link attributes
-                    data['text/markdown'] = _fix_links(md, ctx['doc_url'], ctx['pages'])
+                    data['text/markdown'] = _fix_links(_unlink_code(md), ctx['doc_url'], ctx['pages'])
                 if any(m in data for m in IMG_MIMES): facts['images'] += 1
                 o['data'] = data
             outputs.append(o)
@@ -361,7 +367,7 @@ def build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start)
                 f'Executing it took {r["exec_s"]:.0f} s. Pictures and numbers on this page come from that run.\n```')
     ctx['made'] = made
 
-    manifest = dict(data=data_txt, data_path=data, nbs_path=str(NBS), skip_flags=skip_flags, env=env_info, pages=[])
+    manifest = dict(data=data_txt, data_path=data, nbs_path=str(NBS), doc_url=ctx['doc_url'], skip_flags=skip_flags, env=env_info, pages=[])
     for nb, name in zip(nbs, names):
         proc_nb = json.loads((proc_dir/nb.name).read_text(encoding='utf-8'))
         info = dict(notebook=nb.name, name=name)

@@ -176,6 +176,12 @@ def main(argv=None):
             for s in pg['hidden']:
                 if s in code: fail(html_file, f'a hidden cell leaks: {s!r}')
             if 'Traceback (most recent call last)' in r['text']: fail(html_file, 'a traceback is shown')
+            raw_link = re.search(r'\]\((?:https?://|[\w.-]+\.(?:html|ipynb))[^)\s]*\)', r['text'])
+            if raw_link: fail(html_file, f'unrendered markdown link in the page: {raw_link.group(0)!r}')
+            if man.get('doc_url'):
+                for l in r['links']:
+                    if l['href'].startswith(man['doc_url']):
+                        fail(html_file, f'link to the published site instead of this one: {l["href"]}')
             # show_doc
             rub = {x['text']: x['sig'] for x in r['rubrics']}
             for nm in pg['show_docs']:

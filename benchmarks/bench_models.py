@@ -11,6 +11,10 @@ training step is a little under 3× the forward). Elementwise work (BatchNorm, R
 time but no counted FLOPs: that time is part of what keeps the fraction below 1. Absolute speeds drift
 ±30% on a shared machine; the fraction of the ceiling measured in the same run drifts much less. Each
 figure is the best of `--reps` timed repeats (after a warm-up), which is the least disturbed by others.
+
+On a machine shared with other jobs, pass `--threads 1`: two OpenMP threads that wait on each other for
+cores other processes hold are many times slower than one (under a load average of ~9 on 2 cores, the
+ResNet34-UNet's 128 px channels_last training step ran at 0.48 img/s with 2 threads, ~4.5 with 1).
 """
 import argparse, ctypes, platform, time
 import torch

@@ -7,36 +7,36 @@ __all__ = ['RUNTIME_KEYS', 'PRESETS', 'STUDIES', 'SWEEP_FILES', 'COLUMNS', 'as_s
            'study_configs', 'run_state', 'run_one', 'results_table', 'sweep', 'plot_curves', 'plot_vs', 'best_run',
            'breakdown', 'plot_breakdown', 'plot_gallery', 'run_study', 'report', 'sweep_cli']
 
-# %% ../nbs/04_experiments.ipynb #9eee6cc2
+# %% ../nbs/04_experiments.ipynb #d1b214a4
 import argparse, dataclasses, hashlib, itertools, json, os, time, traceback
 from pathlib import Path
 
-# %% ../nbs/04_experiments.ipynb #db96f54b
+# %% ../nbs/04_experiments.ipynb #9615617e
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/04_experiments.ipynb #583fb005
+# %% ../nbs/04_experiments.ipynb #b0560520
 from .data import PetSegDataset, demo_data_path, denormalize, get_data_path
-from .train import Callback, TrainConfig, evaluate, load_checkpoint, train
+from .train import TrainConfig, evaluate, load_checkpoint, train
 
-# %% ../nbs/04_experiments.ipynb #9e40fae8
+# %% ../nbs/04_experiments.ipynb #4ef708e6
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
 
-# %% ../nbs/04_experiments.ipynb #478effcd
+# %% ../nbs/04_experiments.ipynb #11dbcf88
 def as_settings(cfg # a `TrainConfig` or a dict of its fields
                ) -> dict:
     "`cfg` as a plain dict of settings, checked against the fields of `TrainConfig`"
     if dataclasses.is_dataclass(cfg): cfg = dataclasses.asdict(cfg)
     return dataclasses.asdict(TrainConfig.from_dict(cfg))
 
-# %% ../nbs/04_experiments.ipynb #2005068e
+# %% ../nbs/04_experiments.ipynb #bce414cd
 def run_key(cfg # a `TrainConfig` or a dict of its fields
            ) -> dict:
     "The settings that define a run: `TrainConfig` fields that differ from their default, runtime-only fields dropped"
     s, dflt = as_settings(cfg), dataclasses.asdict(TrainConfig())
     return {k: v for k, v in sorted(s.items()) if k not in RUNTIME_KEYS and v != dflt[k]}
 
-# %% ../nbs/04_experiments.ipynb #6d7eb80f
+# %% ../nbs/04_experiments.ipynb #1adafe41
 def run_name(cfg # a `TrainConfig` or a dict of its fields
             ) -> str:
     "A stable, readable folder name: model, recipe, batch size, lr, epochs and a hash of `run_key(cfg)`"
@@ -44,7 +44,7 @@ def run_name(cfg # a `TrainConfig` or a dict of its fields
     h = hashlib.sha1(json.dumps(run_key(s), sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{s['model']}-{s['recipe']}-bs{s['bs']}-lr{s['lr']:g}-e{s['epochs']}-{h}"
 
-# %% ../nbs/04_experiments.ipynb #09d83833
+# %% ../nbs/04_experiments.ipynb #87d0a5f1
 def grid(base:dict=None, # settings shared by every run
          **axes # setting=list of values, e.g. `bs=[8, 16]`
         ) -> list:
@@ -52,7 +52,7 @@ def grid(base:dict=None, # settings shared by every run
     keys = list(axes)
     return [{**(base or {}), **dict(zip(keys, vals))} for vals in itertools.product(*axes.values())]
 
-# %% ../nbs/04_experiments.ipynb #4fa5e4a9
+# %% ../nbs/04_experiments.ipynb #39c30633
 PRESETS = dict(
     tiny=dict(
         about='tiny: 8 images per split, 64 px, width 8, 1 epoch; tests the code path, its Dice means nothing',
@@ -75,7 +75,7 @@ PRESETS = dict(
 )
 STUDIES = ('networks', 'bs', 'lr', 'prep')
 
-# %% ../nbs/04_experiments.ipynb #654b5db5
+# %% ../nbs/04_experiments.ipynb #d6b63f94
 def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'lr' or 'prep'
                   preset:str='cpu', # a key of `PRESETS`
                   data_path=None, # dataset root; default: `demo_data_path()` ('tiny', 'cpu') or `get_data_path()` ('paper')
@@ -95,7 +95,7 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'lr' or 'prep
         else:                   out += grid(base, recipe=p['recipes'])
     return out
 
-# %% ../nbs/04_experiments.ipynb #48c1febf
+# %% ../nbs/04_experiments.ipynb #624114b3
 def run_state(run_dir # a run's folder
              ) -> str:
     "'new', 'done', 'failed' or 'partial' (interrupted)"
@@ -104,23 +104,23 @@ def run_state(run_dir # a run's folder
     if not (rd/'result.json').exists(): return 'partial'
     return json.loads((rd/'result.json').read_text())['status']
 
-# %% ../nbs/04_experiments.ipynb #5cd63c88
+# %% ../nbs/04_experiments.ipynb #1ed011e4
 SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train`
 
-# %% ../nbs/04_experiments.ipynb #55067589
+# %% ../nbs/04_experiments.ipynb #385225fb
 def _write_json(path, obj):
     "Write `obj` as JSON to `path` atomically"
     tmp = Path(str(path) + '.tmp')
     tmp.write_text(json.dumps(obj, indent=1, default=str))
     os.replace(tmp, path)
 
-# %% ../nbs/04_experiments.ipynb #0a779f76
+# %% ../nbs/04_experiments.ipynb #121a458d
 def _history(run_dir) -> pd.DataFrame:
     "The run's epoch-by-epoch history (empty if it has none yet)"
     f = Path(run_dir)/'history.csv'
     return pd.read_csv(f) if f.exists() else pd.DataFrame(columns=['epoch', 'train_dice', 'valid_dice'])
 
-# %% ../nbs/04_experiments.ipynb #a7c3bf9e
+# %% ../nbs/04_experiments.ipynb #9e926463
 def run_one(cfg, # a `TrainConfig` or a dict of its fields
             sweep_dir, # the sweep folder: the run lives in `sweep_dir/runs/run_name(cfg)`
             train_fn=None, # `train(cfg, run_dir, resume=, overwrite=)`; default `petlab.train.train`
@@ -163,11 +163,11 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
     _write_json(rd/'result.json', res)
     return {**res, 'action': action}
 
-# %% ../nbs/04_experiments.ipynb #5d71fcea
+# %% ../nbs/04_experiments.ipynb #4157dce1
 COLUMNS = ['name', 'status', 'model', 'recipe', 'bs', 'lr', 'size', 'epochs', 'epochs_run', 'best_epoch',
            'best_valid_dice', 'test_dice', 'test_dice_dataset', 'test_iou', 'wall_s', 'error']
 
-# %% ../nbs/04_experiments.ipynb #69a9c387
+# %% ../nbs/04_experiments.ipynb #f92bb8a8
 def results_table(sweep_dir, # the sweep folder
                   names=None, # run names to include, in this order; default: every run in the folder
                  ) -> pd.DataFrame:
@@ -186,7 +186,7 @@ def results_table(sweep_dir, # the sweep folder
         if c not in df: df[c] = None
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
-# %% ../nbs/04_experiments.ipynb #8bf55d67
+# %% ../nbs/04_experiments.ipynb #1ac8aadc
 def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (or `TrainConfig`s)
           sweep_dir, # the sweep folder; each run gets `sweep_dir/runs/<run_name>`
           train_fn=None, # default `petlab.train.train`
@@ -209,7 +209,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
             print(f"{r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
     return results_table(sweep_dir, names)
 
-# %% ../nbs/04_experiments.ipynb #3c004f62
+# %% ../nbs/04_experiments.ipynb #cae45051
 def _save(fig, fname):
     "Save `fig` to `fname` (if given) as a PNG"
     if fname is not None:
@@ -217,7 +217,7 @@ def _save(fig, fname):
         fig.savefig(fname, dpi=90, bbox_inches='tight')
     return fig
 
-# %% ../nbs/04_experiments.ipynb #383e278b
+# %% ../nbs/04_experiments.ipynb #caa41f7c
 def plot_curves(table:pd.DataFrame, # results table of the runs to show (one panel each)
                 sweep_dir, # the sweep folder
                 fname=None, # save the figure there
@@ -225,7 +225,8 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
                ):
     "Train and valid Dice (mean per image) per epoch, one panel per run, best valid epoch marked"
     t = table[table.status == 'done']
-    fig, axs = plt.subplots(1, max(len(t), 1), figsize=(4.5 * max(len(t), 1), 3.4), squeeze=False, sharey=True)
+    fig, axs = plt.subplots(1, max(len(t), 1), figsize=(4.5 * max(len(t), 1), 3.6), squeeze=False, sharey=True,
+                            layout='constrained')
     for ax, (_, r) in zip(axs[0], t.iterrows()):
         h = _history(Path(sweep_dir)/'runs'/r['name'])
         ax.plot(h.epoch, h.train_dice, '.-', label='train')
@@ -238,7 +239,7 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #4deee9df
+# %% ../nbs/04_experiments.ipynb #7d6053c5
 def plot_vs(table:pd.DataFrame, # results table of a study
             x:str, # the swept setting: 'bs', 'lr' or 'recipe'
             fname=None, # save the figure there
@@ -246,7 +247,7 @@ def plot_vs(table:pd.DataFrame, # results table of a study
            ):
     "Best valid and test Dice (mean per image) against setting `x`, one colour per network"
     t = table[table.status == 'done']
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), layout='constrained')
     models = list(dict.fromkeys(t.model))
     cats = list(dict.fromkeys(t[x])) if x == 'recipe' else None
     for i, m in enumerate(models):
@@ -270,7 +271,7 @@ def plot_vs(table:pd.DataFrame, # results table of a study
     ax.legend(fontsize=8)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #69a6d320
+# %% ../nbs/04_experiments.ipynb #2190c1f5
 def best_run(table:pd.DataFrame # a results table
             ) -> pd.Series:
     "The finished run with the highest best valid Dice"
@@ -278,7 +279,7 @@ def best_run(table:pd.DataFrame # a results table
     if not len(t): raise ValueError('no finished run in the table')
     return t.loc[t.best_valid_dice.astype(float).idxmax()]
 
-# %% ../nbs/04_experiments.ipynb #4d551e9f
+# %% ../nbs/04_experiments.ipynb #e51590e2
 def breakdown(run_dir, # a finished run's folder
               by:str='breed', # 'species' or 'breed'
              ) -> pd.DataFrame:
@@ -287,14 +288,15 @@ def breakdown(run_dir, # a finished run's folder
     return (pi.groupby(by).dice.agg(['mean', 'count']).rename(columns=dict(mean='dice', count='images'))
               .sort_values('dice').reset_index())
 
-# %% ../nbs/04_experiments.ipynb #cdf7bedb
+# %% ../nbs/04_experiments.ipynb #7119b2b3
 def plot_breakdown(run_dir, # a finished run's folder
                    fname=None, # save the figure there
                    title:str='', # figure title
                   ):
     "Bar charts of the run's test Dice (mean per image) per species and per breed"
     sp, br = breakdown(run_dir, 'species'), breakdown(run_dir, 'breed')
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, max(3, 0.22 * len(br))), width_ratios=[1, 3])
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, max(3, 0.22 * len(br))), width_ratios=[1, 3],
+                                 layout='constrained')
     a0.bar(sp.species.astype(str), sp.dice, color=['C1', 'C0'][:len(sp)])
     for i, (d, n) in enumerate(zip(sp.dice, sp.images)): a0.text(i, d, f"{d:.3f}\n({n})", ha='center', va='bottom', fontsize=8)
     a0.set(ylim=(0, 1.1), ylabel='test Dice (mean per image)', title='per species')
@@ -302,10 +304,9 @@ def plot_breakdown(run_dir, # a finished run's folder
     a1.set(xlim=(max(0, br.dice.min() - 0.1), 1), xlabel='test Dice (mean per image)', title='per breed (worst at the top)')
     a1.invert_yaxis()
     fig.suptitle(title)
-    fig.tight_layout()
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #a86d5f76
+# %% ../nbs/04_experiments.ipynb #5d8dbdc7
 def plot_gallery(run_dir, # a finished run's folder
                  k:int=4, # how many best and how many worst images
                  fname=None, # save the figure there
@@ -320,21 +321,21 @@ def plot_gallery(run_dir, # a finished run's folder
     model = model.cpu().eval()
     ds = PetSegDataset(get_data_path(s['data_path']), 'test', size=s['size'], recipe=s['recipe'], limit=s['limit'])
     idx = {o.name: i for i, o in enumerate(ds.samples)}
-    fig, axs = plt.subplots(2, k, figsize=(2.4 * k, 5.8), squeeze=False)
+    fig, axs = plt.subplots(2, k, figsize=(2.4 * k, 5.8), squeeze=False, layout='constrained')
     for ax in axs.flat: ax.axis('off')
     for j, (_, r) in enumerate(pick.iterrows()):
         x, y = ds[idx[r['name']]]
         with torch.no_grad(): p = (model(x[None]).sigmoid()[0, 0] > 0.5).numpy()
         ax = axs[j // k if len(pi) > k else 0, j % k]
         ax.imshow(denormalize(x, s['recipe']).permute(1, 2, 0).numpy())
-        ax.imshow(np.ma.masked_where(~p, p), cmap='autumn', alpha=0.45, vmin=0, vmax=1)
+        red = np.zeros((*p.shape, 4)); red[p] = (1, 0, 0, 0.4)
+        ax.imshow(red)
         ax.contour(y[0].numpy(), levels=[0.5], colors='lime', linewidths=1)
         ax.set_title(f"{'best' if j < k else 'worst'}: {r.dice:.3f}\n{r['name']}", fontsize=7)
     fig.suptitle(f"{title}\nprediction red, ground truth outlined green, title: test Dice of the image".strip())
-    fig.tight_layout()
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #d36019ad
+# %% ../nbs/04_experiments.ipynb #7ba05cd8
 def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
               preset:str='cpu', # a key of `PRESETS`
               sweep_dir=None, # default `runs/sweep-<preset>`
@@ -357,7 +358,7 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
     else: plot_vs(t, dict(prep='recipe').get(study, study), sweep_dir/f'{study}.png', title)
     return t
 
-# %% ../nbs/04_experiments.ipynb #6a570dd4
+# %% ../nbs/04_experiments.ipynb #16a71227
 def report(sweep_dir, # a sweep folder
            k:int=4, # best and worst images in the gallery
            title:str='', # figure titles, e.g. the preset
@@ -371,7 +372,7 @@ def report(sweep_dir, # a sweep folder
     plot_gallery(rd, k, sweep_dir/'gallery.png', t)
     return breakdown(rd, 'species')
 
-# %% ../nbs/04_experiments.ipynb #0b69c73e
+# %% ../nbs/04_experiments.ipynb #4dc8cc12
 def _parse_set(kv:str):
     "'key=value' with a JSON value (or a plain string)"
     if '=' not in kv: raise argparse.ArgumentTypeError(f"--set wants key=value, got {kv!r}")
@@ -379,7 +380,7 @@ def _parse_set(kv:str):
     try: return k, json.loads(v)
     except json.JSONDecodeError: return k, v
 
-# %% ../nbs/04_experiments.ipynb #da80dff4
+# %% ../nbs/04_experiments.ipynb #e6a96531
 def sweep_cli(argv=None # command-line arguments (default `sys.argv[1:]`)
              ):
     "Console script `petlab_sweep`: run studies of a preset, print and save their tables, save their plots"

@@ -557,7 +557,7 @@ def _cache_key(samples, h, w):
 def cache_pairs(samples:list, # the `Sample`s to decode
                 size:int|tuple, # output size: int or (height, width)
                 cache_dir:str|Path|None=None, # where to keep it; `None` means `get_cache_dir()/'decoded'`
-                progress:bool=True, # show a progress bar while building
+                progress:bool=True, # show a progress bar while building (for 64 samples or more)
                ) -> Path:
     "Decode and resize `samples` once into uint8 arrays (`images.npy`, `masks.npy`); returns their folder."
     if not samples: raise ValueError('nothing to cache: the list of samples is empty')
@@ -573,7 +573,7 @@ def cache_pairs(samples:list, # the `Sample`s to decode
     try:
         imgs = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, (len(samples), h, w, 3))
         masks = np.lib.format.open_memmap(tmp/'masks.npy', 'w+', np.uint8, (len(samples), h, w))
-        for i, s in enumerate(tqdm(samples, desc=f'caching {len(samples)} images at {h}x{w}', disable=not progress, leave=False)):
+        for i, s in enumerate(tqdm(samples, desc=f'caching {len(samples)} images at {h}x{w}', disable=not progress or len(samples) < 64, leave=False)):
             img, mask = load_pair(s)
             imgs[i] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)  # what A.Resize does
             masks[i] = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -53,7 +53,7 @@ def run_notebook(path, skip, timeout):
     views = [o['data'][WIDGET_VIEW]['model_id'] for c in nb.cells if c.cell_type == 'code'
              for o in c.get('outputs', []) if WIDGET_VIEW in o.get('data', {})]
     state = (nb.metadata.get('widgets', {}).get(WIDGET_STATE, {}) or {}).get('state', {})
-    missing = [m for m in views if m not in state]
+    missing = [m for m in views if m not in state] if not err else []  # nbclient stores the state only after the last cell
     ran = sum(1 for c in nb.cells if c.cell_type == 'code' and c.get('execution_count'))
     return dict(notebook=path.name, seconds=round(secs, 1), cells_run=ran, skipped=len(skipped), widgets=len(views),
                 widgets_without_state=missing, error=err)

@@ -23,15 +23,15 @@ from torch.utils.flop_counter import FlopCounterMode
 from petlab.resnet34_unet import get_model
 
 
-def matmul_ceiling(n=2048, reps=8, tries=3):
+def matmul_ceiling(n=2048, reps=8, tries=3, clock=time.perf_counter):
     "Best fp32 GFLOP/s of an n×n @ n×n matmul (MKL): the practical ceiling for convolutions here."
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
     best = float('inf')
     for _ in range(tries):
-        t = time.perf_counter()
+        t = clock()
         for _ in range(reps): a @ b
-        best = min(best, (time.perf_counter() - t) / reps)
+        best = min(best, (clock() - t) / reps)
     return 2 * n**3 / best / 1e9
 
 
@@ -46,12 +46,15 @@ def malloc_tuning():
 
 
 def paired_times(fn, reps):
-    "`reps` × (a short matmul ceiling, one timed call of `fn`): lists of seconds and GFLOP/s."
-    ts, cs = [], []
+    """`reps` × (a short matmul ceiling, one timed call of `fn`): wall seconds, wall GFLOP/s of the ceiling,
+    CPU seconds and CPU-time GFLOP/s of the ceiling (process CPU time: immune to waiting for a core)."""
+    ts, cs, pts, pcs = [], [], [], []
     for _ in range(reps):
         cs.append(matmul_ceiling(reps=2, tries=1))
-        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
-    return ts, cs
+        pcs.append(matmul_ceiling(reps=2, tries=1, clock=time.process_time))
+        t, pt = time.perf_counter(), time.process_time(); fn()
+        ts.append(time.perf_counter() - t); pts.append(time.process_time() - pt)
+    return ts, cs, pts, pcs
 
 
 def median(xs): return sorted(xs)[len(xs) // 2]
@@ -78,9 +81,10 @@ def bench(name, size, bs, channels_last, reps, opts):
         mode()
         with FlopCounterMode(display=False) as fc: fn()  # counts FLOPs; also the warm-up
         flops = fc.get_total_flops()
-        ts, cs = paired_times(fn, reps)
+        ts, cs, pts, pcs = paired_times(fn, reps)
         r[what] = dict(t=min(ts), flops=flops, gflops=flops / min(ts) / 1e9,
-                       paired_frac=median([flops / t / 1e9 / c for t, c in zip(ts, cs)]))
+                       paired_frac=median([flops / t / 1e9 / c for t, c in zip(ts, cs)]),
+                       cpu_frac=median([flops / t / 1e9 / c for t, c in zip(pts, pcs)]))
     return r
 
 
@@ -118,15 +122,17 @@ def main():
     print(f'fp32 ceiling again at the end: {ceil1:.0f} GFLOP/s; best {ceil:.0f} GFLOP/s\n')
     print(f'batch {a.bs}, best of {reps} timed repeats. frac: achieved GFLOP/s ÷ the best fp32 ceiling of the run; '
           '(paired): median over repeats of GFLOP/s ÷ a matmul ceiling measured just before that repeat, '
-          'which follows the load others put on the machine')
+          'which follows the load others put on the machine; (cpu): the same with process CPU time instead of wall time, '
+          'which ignores time spent waiting for a core (with several threads it also counts their spinning)')
     hdr = (f"{'model':14s} {'px':>4s} {'layout':14s} {'fwd GFLOP/img':>13s} {'train img/s':>11s} {'GFLOP/s':>7s} "
-           f"{'frac':>5s} {'(paired)':>8s} {'infer ms/img':>12s} {'GFLOP/s':>7s} {'frac':>5s} {'(paired)':>8s}")
+           f"{'frac':>5s} {'(paired)':>8s} {'(cpu)':>5s} {'infer ms/img':>12s} {'GFLOP/s':>7s} {'frac':>5s} {'(paired)':>8s} {'(cpu)':>5s}")
     print(hdr); print('-' * len(hdr))
     for name, size, layout, r in rows:
         tr, inf = r['train'], r['infer']
         print(f"{name:14s} {size:4d} {layout:14s} {inf['flops'] / a.bs / 1e9:13.1f} {a.bs / tr['t']:11.2f} "
-              f"{tr['gflops']:7.0f} {tr['gflops'] / ceil:5.2f} {tr['paired_frac']:8.2f} {inf['t'] / a.bs * 1e3:12.1f} "
-              f"{inf['gflops']:7.0f} {inf['gflops'] / ceil:5.2f} {inf['paired_frac']:8.2f}")
+              f"{tr['gflops']:7.0f} {tr['gflops'] / ceil:5.2f} {tr['paired_frac']:8.2f} {tr['cpu_frac']:5.2f} "
+              f"{inf['t'] / a.bs * 1e3:12.1f} {inf['gflops']:7.0f} {inf['gflops'] / ceil:5.2f} {inf['paired_frac']:8.2f} "
+              f"{inf['cpu_frac']:5.2f}")
     if set(a.layouts) == {'nchw', 'channels_last'}:
         print('\nchannels_last speed-up (train, infer):')
         by = {(n, s, l): r for n, s, l, r in rows}

@@ -283,6 +283,8 @@ def main(argv=None):
     p.add_argument('--jobs', '-j', type=int, default=min(os.cpu_count() or 1, 8),
                    help="notebooks executed at once (default: the CPU count, at most 8, as nbdev_test)")
     p.add_argument('--cell-timeout', type=int, default=600, help='seconds one cell may run (default 600)')
+    p.add_argument('--keep-going', action='store_true', help='build the site without the notebooks that fail '
+                                                               '(the build still exits with status 1)')
     p.add_argument('--reuse', action='store_true', help='render the notebooks executed by the last build again '
                                                           '(for work on the site itself)')
     p.add_argument('--nbs-path', type=Path, default=NBS, help='notebook folder (default nbs/; for trying the build)')
@@ -327,9 +329,17 @@ def main(argv=None):
         env_info = environment()
         results = execute_all(nbs, exec_dir, proc_dir, skip_flags, a)
         saved.write_text(json.dumps(dict(results=results, env=env_info, data=data), indent=1))
+    failed = [n for n, r in results.items() if r['error']]
+    if failed and not a.keep_going: sys.exit(f'docs build failed: {", ".join(failed)} did not run')
+    if failed:  # --keep-going: a site without them, for a look at the rest; still a failed build
+        print(f'docs: leaving out {", ".join(failed)} (failed); the build will exit with status 1', flush=True)
+        keep = [i for i, n in enumerate(nbs) if n.name not in failed]
+        nbs, names = [nbs[i] for i in keep], [names[i] for i in keep]
+        results = {n: r for n, r in results.items() if n not in failed}
 
     # 3: plain notebooks, provenance, toctree, manifest
     build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start)
+    if failed: sys.exit(f'docs build failed: {", ".join(failed)} did not run (left out of the site)')
 
 
 def execute_all(nbs, exec_dir, proc_dir, skip_flags, a):
@@ -343,9 +353,8 @@ def execute_all(nbs, exec_dir, proc_dir, skip_flags, a):
             nb = futs[f]; r = f.result(); results[nb.name] = r
             print(f'  {nb.name}: executed in {r["exec_s"]}s, processed in {r.get("proc_s", 0)}s, '
                   f'{len(r["skipped"])} cells not run' + (' -- FAILED' if r['error'] else ''), flush=True)
-    failed = [r for r in results.values() if r['error']]
-    for r in failed: print(f'\n==== {r["notebook"]} failed:\n{r["error"]}', file=sys.stderr)
-    if failed: sys.exit(f'docs build failed: {", ".join(r["notebook"] for r in failed)} did not run')
+    for r in results.values():
+        if r['error']: print(f'\n==== {r["notebook"]} failed:\n{r["error"]}', file=sys.stderr)
     return {nb.name: results[nb.name] for nb in nbs}
 
 

@@ -7,36 +7,36 @@ __all__ = ['RUNTIME_KEYS', 'PRESETS', 'STUDIES', 'SWEEP_FILES', 'COLUMNS', 'as_s
            'study_configs', 'run_state', 'run_one', 'results_table', 'sweep', 'plot_curves', 'plot_vs', 'best_run',
            'breakdown', 'plot_breakdown', 'plot_gallery', 'run_study', 'report', 'sweep_cli']
 
-# %% ../nbs/04_experiments.ipynb #d4c240d2
+# %% ../nbs/04_experiments.ipynb #ebcdd573
 import argparse, dataclasses, hashlib, itertools, json, os, time, traceback
 from pathlib import Path
 
-# %% ../nbs/04_experiments.ipynb #1c1c6fe4
+# %% ../nbs/04_experiments.ipynb #ad3b037e
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/04_experiments.ipynb #86f9f40f
+# %% ../nbs/04_experiments.ipynb #2b9b3e07
 from .data import PetSegDataset, demo_data_path, denormalize, get_data_path
 from .train import TrainConfig, evaluate, load_checkpoint, train
 
-# %% ../nbs/04_experiments.ipynb #af412fd6
+# %% ../nbs/04_experiments.ipynb #71cdc9bf
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
 
-# %% ../nbs/04_experiments.ipynb #1c15de7c
+# %% ../nbs/04_experiments.ipynb #990fb1f5
 def as_settings(cfg # a `TrainConfig` or a dict of its fields
                ) -> dict:
     "`cfg` as a plain dict of settings, checked against the fields of `TrainConfig`"
     if dataclasses.is_dataclass(cfg): cfg = dataclasses.asdict(cfg)
     return dataclasses.asdict(TrainConfig.from_dict(cfg))
 
-# %% ../nbs/04_experiments.ipynb #ffe799bf
+# %% ../nbs/04_experiments.ipynb #b0ce6aa0
 def run_key(cfg # a `TrainConfig` or a dict of its fields
            ) -> dict:
     "The settings that define a run: `TrainConfig` fields that differ from their default, runtime-only fields dropped"
     s, dflt = as_settings(cfg), dataclasses.asdict(TrainConfig())
     return {k: v for k, v in sorted(s.items()) if k not in RUNTIME_KEYS and v != dflt[k]}
 
-# %% ../nbs/04_experiments.ipynb #1d0f0880
+# %% ../nbs/04_experiments.ipynb #aab5f5e4
 def run_name(cfg # a `TrainConfig` or a dict of its fields
             ) -> str:
     "A stable, readable folder name: model, recipe, batch size, lr, epochs and a hash of `run_key(cfg)`"
@@ -44,7 +44,7 @@ def run_name(cfg # a `TrainConfig` or a dict of its fields
     h = hashlib.sha1(json.dumps(run_key(s), sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{s['model']}-{s['recipe']}-bs{s['bs']}-lr{s['lr']:g}-e{s['epochs']}-{h}"
 
-# %% ../nbs/04_experiments.ipynb #9c376a38
+# %% ../nbs/04_experiments.ipynb #4eaee32b
 def grid(base:dict=None, # settings shared by every run
          **axes # setting=list of values, e.g. `bs=[8, 16]`
         ) -> list:
@@ -52,7 +52,7 @@ def grid(base:dict=None, # settings shared by every run
     keys = list(axes)
     return [{**(base or {}), **dict(zip(keys, vals))} for vals in itertools.product(*axes.values())]
 
-# %% ../nbs/04_experiments.ipynb #e48382c7
+# %% ../nbs/04_experiments.ipynb #1fb85f87
 PRESETS = dict(
     tiny=dict(
         about='tiny: 8 images per split, 64 px, width 8, 1 epoch; tests the code path, its Dice means nothing',
@@ -75,7 +75,7 @@ PRESETS = dict(
 )
 STUDIES = ('networks', 'bs', 'lr', 'prep')
 
-# %% ../nbs/04_experiments.ipynb #40f3cf89
+# %% ../nbs/04_experiments.ipynb #4b8807e5
 def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'lr' or 'prep'
                   preset:str='cpu', # a key of `PRESETS`
                   data_path=None, # dataset root; default: `demo_data_path()` ('tiny', 'cpu') or `get_data_path()` ('paper')
@@ -95,7 +95,7 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'lr' or 'prep
         else:                   out += grid(base, recipe=p['recipes'])
     return out
 
-# %% ../nbs/04_experiments.ipynb #1d3bf915
+# %% ../nbs/04_experiments.ipynb #a458175a
 def run_state(run_dir # a run's folder
              ) -> str:
     "'new', 'done', 'failed' or 'partial' (interrupted)"
@@ -104,23 +104,23 @@ def run_state(run_dir # a run's folder
     if not (rd/'result.json').exists(): return 'partial'
     return json.loads((rd/'result.json').read_text())['status']
 
-# %% ../nbs/04_experiments.ipynb #2ab009a8
+# %% ../nbs/04_experiments.ipynb #0b401541
 SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train`
 
-# %% ../nbs/04_experiments.ipynb #ae56f3d7
+# %% ../nbs/04_experiments.ipynb #4e2db32f
 def _write_json(path, obj):
     "Write `obj` as JSON to `path` atomically"
     tmp = Path(str(path) + '.tmp')
     tmp.write_text(json.dumps(obj, indent=1, default=str))
     os.replace(tmp, path)
 
-# %% ../nbs/04_experiments.ipynb #4e747166
+# %% ../nbs/04_experiments.ipynb #57226aeb
 def _history(run_dir) -> pd.DataFrame:
     "The run's epoch-by-epoch history (empty if it has none yet)"
     f = Path(run_dir)/'history.csv'
     return pd.read_csv(f) if f.exists() else pd.DataFrame(columns=['epoch', 'train_dice', 'valid_dice'])
 
-# %% ../nbs/04_experiments.ipynb #50d28311
+# %% ../nbs/04_experiments.ipynb #341e1745
 def run_one(cfg, # a `TrainConfig` or a dict of its fields
             sweep_dir, # the sweep folder: the run lives in `sweep_dir/runs/run_name(cfg)`
             train_fn=None, # `train(cfg, run_dir, resume=, overwrite=)`; default `petlab.train.train`
@@ -163,11 +163,11 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
     _write_json(rd/'result.json', res)
     return {**res, 'action': action}
 
-# %% ../nbs/04_experiments.ipynb #96dbcf85
+# %% ../nbs/04_experiments.ipynb #f00f7726
 COLUMNS = ['name', 'status', 'model', 'recipe', 'bs', 'lr', 'size', 'epochs', 'epochs_run', 'best_epoch',
            'best_valid_dice', 'test_dice', 'test_dice_dataset', 'test_iou', 'wall_s', 'error']
 
-# %% ../nbs/04_experiments.ipynb #3b351e8f
+# %% ../nbs/04_experiments.ipynb #de7f8ee0
 def results_table(sweep_dir, # the sweep folder
                   names=None, # run names to include, in this order; default: every run in the folder
                  ) -> pd.DataFrame:
@@ -186,7 +186,7 @@ def results_table(sweep_dir, # the sweep folder
         if c not in df: df[c] = None
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
-# %% ../nbs/04_experiments.ipynb #1877cd24
+# %% ../nbs/04_experiments.ipynb #62cee516
 def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (or `TrainConfig`s)
           sweep_dir, # the sweep folder; each run gets `sweep_dir/runs/<run_name>`
           train_fn=None, # default `petlab.train.train`
@@ -209,7 +209,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
             print(f"{r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
     return results_table(sweep_dir, names)
 
-# %% ../nbs/04_experiments.ipynb #5d91d925
+# %% ../nbs/04_experiments.ipynb #f0ef6a20
 def _save(fig, fname):
     "Save `fig` to `fname` (if given) as a PNG"
     if fname is not None:
@@ -217,7 +217,7 @@ def _save(fig, fname):
         fig.savefig(fname, dpi=90, bbox_inches='tight')
     return fig
 
-# %% ../nbs/04_experiments.ipynb #5fd91fa5
+# %% ../nbs/04_experiments.ipynb #d511df47
 def plot_curves(table:pd.DataFrame, # results table of the runs to show (one panel each)
                 sweep_dir, # the sweep folder
                 fname=None, # save the figure there
@@ -239,7 +239,7 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #0eae7757
+# %% ../nbs/04_experiments.ipynb #3f431cb9
 def plot_vs(table:pd.DataFrame, # results table of a study
             x:str, # the swept setting: 'bs', 'lr' or 'recipe'
             fname=None, # save the figure there
@@ -271,7 +271,7 @@ def plot_vs(table:pd.DataFrame, # results table of a study
     ax.legend(fontsize=8)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #93c7a757
+# %% ../nbs/04_experiments.ipynb #55036a28
 def best_run(table:pd.DataFrame # a results table
             ) -> pd.Series:
     "The finished run with the highest best valid Dice"
@@ -279,7 +279,7 @@ def best_run(table:pd.DataFrame # a results table
     if not len(t): raise ValueError('no finished run in the table')
     return t.loc[t.best_valid_dice.astype(float).idxmax()]
 
-# %% ../nbs/04_experiments.ipynb #c8276a05
+# %% ../nbs/04_experiments.ipynb #dc01ddb4
 def breakdown(run_dir, # a finished run's folder
               by:str='breed', # 'species' or 'breed'
              ) -> pd.DataFrame:
@@ -288,7 +288,7 @@ def breakdown(run_dir, # a finished run's folder
     return (pi.groupby(by).dice.agg(['mean', 'count']).rename(columns=dict(mean='dice', count='images'))
               .sort_values('dice').reset_index())
 
-# %% ../nbs/04_experiments.ipynb #be695086
+# %% ../nbs/04_experiments.ipynb #673f5c8b
 def plot_breakdown(run_dir, # a finished run's folder
                    fname=None, # save the figure there
                    title:str='', # figure title
@@ -306,7 +306,7 @@ def plot_breakdown(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #46fd2794
+# %% ../nbs/04_experiments.ipynb #fb209e56
 def plot_gallery(run_dir, # a finished run's folder
                  k:int=4, # how many best and how many worst images
                  fname=None, # save the figure there
@@ -335,7 +335,7 @@ def plot_gallery(run_dir, # a finished run's folder
     fig.suptitle(f"{title}\nprediction red, ground truth outlined green, title: test Dice of the image".strip())
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #ed779085
+# %% ../nbs/04_experiments.ipynb #b3e785b1
 def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
               preset:str='cpu', # a key of `PRESETS`
               sweep_dir=None, # default `runs/sweep-<preset>`
@@ -358,7 +358,7 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
     else: plot_vs(t, dict(prep='recipe').get(study, study), sweep_dir/f'{study}.png', title)
     return t
 
-# %% ../nbs/04_experiments.ipynb #4219a3d8
+# %% ../nbs/04_experiments.ipynb #4dd323fe
 def report(sweep_dir, # a sweep folder
            k:int=4, # best and worst images in the gallery
            title:str='', # figure titles, e.g. the preset
@@ -372,7 +372,7 @@ def report(sweep_dir, # a sweep folder
     plot_gallery(rd, k, sweep_dir/'gallery.png', t)
     return breakdown(rd, 'species')
 
-# %% ../nbs/04_experiments.ipynb #8c524602
+# %% ../nbs/04_experiments.ipynb #dd685850
 def _parse_set(kv:str):
     "'key=value' with a JSON value (or a plain string)"
     if '=' not in kv: raise argparse.ArgumentTypeError(f"--set wants key=value, got {kv!r}")
@@ -380,7 +380,7 @@ def _parse_set(kv:str):
     try: return k, json.loads(v)
     except json.JSONDecodeError: return k, v
 
-# %% ../nbs/04_experiments.ipynb #2a86dd8b
+# %% ../nbs/04_experiments.ipynb #36acc8cb
 def sweep_cli(argv=None # command-line arguments (default `sys.argv[1:]`)
              ):
     "Console script `petlab_sweep`: run studies of a preset, print and save their tables, save their plots"

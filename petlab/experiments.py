@@ -16,7 +16,7 @@ import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
 # %% ../nbs/04_experiments.ipynb #2b9b3e07
-from .data import PetSegDataset, demo_data_path, denormalize, get_data_path
+from .data import PetSegDataset, demo_data_path, denormalize, get_data_path, show_pair
 from .train import TrainConfig, evaluate, load_checkpoint, train
 
 # %% ../nbs/04_experiments.ipynb #71cdc9bf
@@ -327,9 +327,7 @@ def plot_gallery(run_dir, # a finished run's folder
         x, y = ds[idx[r['name']]]
         with torch.no_grad(): p = (model(x[None]).sigmoid()[0, 0] > 0.5).numpy()
         ax = axs[j // k if len(pi) > k else 0, j % k]
-        ax.imshow(denormalize(x, s['recipe']).permute(1, 2, 0).numpy())
-        red = np.zeros((*p.shape, 4)); red[p] = (1, 0, 0, 0.4)
-        ax.imshow(red)
+        show_pair(denormalize(x, s['recipe']), p, ax=ax, color=(1., 0., 0.), alpha=0.4)  # prediction in red
         ax.contour(y[0].numpy(), levels=[0.5], colors='lime', linewidths=1)
         ax.set_title(f"{'best' if j < k else 'worst'}: {r.dice:.3f}\n{r['name']}", fontsize=7)
     fig.suptitle(f"{title}\nprediction red, ground truth outlined green, title: test Dice of the image".strip())

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 
 # %% ../nbs/04_experiments.ipynb #2b9b3e07
 from .data import PetSegDataset, demo_data_path, denormalize, get_data_path, show_pair
-from .train import TrainConfig, evaluate, load_checkpoint, train
+from .train import TrainConfig, evaluate, load_checkpoint, train, _atomic_write_text
 
 # %% ../nbs/04_experiments.ipynb #71cdc9bf
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
@@ -109,10 +109,8 @@ SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  #
 
 # %% ../nbs/04_experiments.ipynb #4e2db32f
 def _write_json(path, obj):
-    "Write `obj` as JSON to `path` atomically"
-    tmp = Path(str(path) + '.tmp')
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
+    "Write `obj` as JSON to `path` atomically (the same temp-file-then-rename as the run's own files)"
+    _atomic_write_text(Path(path), json.dumps(obj, indent=1, default=str))
 
 # %% ../nbs/04_experiments.ipynb #57226aeb
 def _history(run_dir) -> pd.DataFrame:

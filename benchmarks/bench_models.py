@@ -20,7 +20,7 @@ import argparse, ctypes, platform, time
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
-from petlab.resnet34_unet import get_model
+from petlab.models import get_model
 
 
 def matmul_ceiling(n=2048, reps=8, tries=3, clock=time.perf_counter):

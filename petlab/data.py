@@ -8,11 +8,11 @@ __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sam
            'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs', 'PetSegDataset',
            'default_workers', 'SeededSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
 
-# %% ../nbs/00_data.ipynb #ff5e38d1
+# %% ../nbs/00_data.ipynb #0af5f621
 import os
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwise asks PyPI for updates at import
 
-# %% ../nbs/00_data.ipynb #fd68e686
+# %% ../nbs/00_data.ipynb #78498743
 import hashlib, json, shutil, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from .core import PetlabError, get_cache_dir, get_data_path
 from .download import demo_data_path, ensure_data, find_pets_root
 
-# %% ../nbs/00_data.ipynb #1a3e9f55
+# %% ../nbs/00_data.ipynb #24283428
 SPECIES = {1: 'cat', 2: 'dog'}
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Sample:
     image:Path # the photo
     trimap:Path # 1 pet, 2 background, 3 boundary
 
-# %% ../nbs/00_data.ipynb #e7ca3a3f
+# %% ../nbs/00_data.ipynb #b7c34d7d
 def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
              ) -> list[tuple[str, int, int, int]]:
     "The `(name, class_id, species, breed_id)` lines of an annotation file, in file order, comments skipped."
@@ -59,7 +59,7 @@ def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
             raise PetlabError(f"{path}:{i}: expected 'name class_id species breed_id', got {line!r}: fix or delete that line") from None
     return out
 
-# %% ../nbs/00_data.ipynb #9f28511a
+# %% ../nbs/00_data.ipynb #9ceee311
 SPLITS = ('train', 'valid', 'test', 'trainval')
 
 class SampleList(list):
@@ -86,7 +86,7 @@ def check_sample(s:Sample):
     isz, tsz = _image_size(s.image, 'image'), _image_size(s.trimap, 'trimap')
     if isz != tsz: raise PetlabError(f'size mismatch: image {s.image} is {isz[0]}x{isz[1]} but trimap {s.trimap} is {tsz[0]}x{tsz[1]}')
 
-# %% ../nbs/00_data.ipynb #d8bc04d4
+# %% ../nbs/00_data.ipynb #0dbcdeb7
 def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                split:str='train', # 'train', 'valid', 'test' or 'trainval'
                on_error:str='raise', # 'raise' on a missing, unreadable or mismatched file, or 'skip' it (listed in `.skipped`)
@@ -116,7 +116,7 @@ def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                       '; '.join(why for _, why in out.skipped[:3]) + ('; ...' if len(out.skipped) > 3 else ''))
     return out
 
-# %% ../nbs/00_data.ipynb #53e53363
+# %% ../nbs/00_data.ipynb #3a1e6971
 def load_image(path:str|Path, # an image file, whatever its real format
               ) -> np.ndarray:
     "An image as an RGB uint8 array of shape (H, W, 3)."
@@ -131,7 +131,7 @@ def load_image(path:str|Path, # an image file, whatever its real format
     except Exception as e: raise PetlabError(f'cannot read image file {path}: {e}') from e
     return np.ascontiguousarray(a)
 
-# %% ../nbs/00_data.ipynb #904f8d5a
+# %% ../nbs/00_data.ipynb #b0d490c1
 _TRIMAP_TO_MASK = np.zeros(256, np.uint8); _TRIMAP_TO_MASK[[1, 3]] = 1
 
 def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
@@ -147,7 +147,7 @@ def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
         raise PetlabError(f'trimap {path} has values {bad[:5].tolist()}: a trimap holds only 1 (pet), 2 (background) and 3 (boundary)')
     return _TRIMAP_TO_MASK[t]
 
-# %% ../nbs/00_data.ipynb #6958c1ea
+# %% ../nbs/00_data.ipynb #47b5d1ff
 def load_pair(s:Sample, # the sample to load
              ) -> tuple[np.ndarray, np.ndarray]:
     "The image (H, W, 3 uint8) and mask (H, W uint8 in {0, 1}) of a sample, checked to be the same size."
@@ -156,7 +156,7 @@ def load_pair(s:Sample, # the sample to load
         raise PetlabError(f'size mismatch: image {s.image} is {img.shape[1]}x{img.shape[0]} but trimap {s.trimap} is {mask.shape[1]}x{mask.shape[0]}')
     return img, mask
 
-# %% ../nbs/00_data.ipynb #3764e728
+# %% ../nbs/00_data.ipynb #b6515391
 def _overlay(ax, m, color, alpha, fill=True):
     "Draw mask `m` (H, W) on `ax`: its outline, filled with a translucent colour if `fill`."
     m = np.asarray(m, np.float32)
@@ -180,7 +180,7 @@ def show_pair(img, # (H, W, 3) uint8 or float in [0, 1], or a [3, H, W] tensor i
     if title: ax.set_title(title, fontsize=9)
     return ax
 
-# %% ../nbs/00_data.ipynb #bec10247
+# %% ../nbs/00_data.ipynb #ac91d8db
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ def get_recipe(recipe:str|Recipe) -> Recipe:
     if found is None: raise PetlabError(f'unknown recipe {recipe!r}: choose one of {list(RECIPES)}')
     return found
 
-# %% ../nbs/00_data.ipynb #232d4469
+# %% ../nbs/00_data.ipynb #e697fee8
 def size_hw(size:int|tuple) -> tuple[int, int]:
     "`(height, width)` from an int or a pair, checked."
     hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list)) else None
@@ -227,7 +227,7 @@ def size_hw(size:int|tuple) -> tuple[int, int]:
         raise PetlabError(f'size must be a positive int or a (height, width) pair of them, not {size!r}')
     return int(hw[0]), int(hw[1])
 
-# %% ../nbs/00_data.ipynb #65917cd6
+# %% ../nbs/00_data.ipynb #5e82c460
 def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
                     seed:int|None, # one number for all its random draws; None: fresh randomness
                    ) -> A.BaseCompose:
@@ -239,7 +239,7 @@ def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
         seed_transforms(t, sub) if isinstance(t, A.BaseCompose) else t.set_random_seed(sub)
     return tfm
 
-# %% ../nbs/00_data.ipynb #4a486413
+# %% ../nbs/00_data.ipynb #5e7ac504
 def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A', 'B')
                    size:int|tuple=256, # output size: int or (height, width)
                    train:bool=False, # True: the recipe's augmentations; False: resize + normalise (evaluation)
@@ -250,7 +250,7 @@ def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A',
     tfms = r.augs(h, w) if train else [A.Resize(h, w)]
     return seed_transforms(A.Compose([*tfms, A.Normalize(mean=r.mean, std=r.std)], mask_interpolation=cv2.INTER_NEAREST), seed)
 
-# %% ../nbs/00_data.ipynb #23560c5b
+# %% ../nbs/00_data.ipynb #857156ce
 def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or array
                 recipe:str|Recipe='none', # the recipe that normalised them
                ) -> torch.Tensor:
@@ -260,7 +260,7 @@ def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or ar
     mean, std = torch.tensor(r.mean).view(3, 1, 1), torch.tensor(r.std).view(3, 1, 1)
     return (x*std + mean).clamp(0, 1)
 
-# %% ../nbs/00_data.ipynb #50694472
+# %% ../nbs/00_data.ipynb #806882b4
 def show_augs(s:Sample, # the sample to augment
               recipe:str|Recipe='A', # recipe name
               size:int|tuple=256, # output size
@@ -282,7 +282,7 @@ def show_augs(s:Sample, # the sample to augment
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #0b102fb5
+# %% ../nbs/00_data.ipynb #ec9650bb
 def _cache_key(samples, h, w):
     "(names digest, content digest) of a list of samples at an output size."
     names, content = hashlib.sha1(), hashlib.sha1(f'v1 {h}x{w}'.encode())
@@ -326,7 +326,7 @@ def cache_pairs(samples:list, # the `Sample`s to decode
         if old != final: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/00_data.ipynb #53babac0
+# %% ../nbs/00_data.ipynb #1c814b2b
 class PetSegDataset(Dataset):
     "Oxford-IIIT Pet images and binary masks as `(x [3,H,W] float32, y [1,H,W] float32 in {0,1})`."
     def __init__(self,
@@ -369,13 +369,13 @@ class PetSegDataset(Dataset):
         return (f'PetSegDataset({self.split!r}, n={len(self)}, size={self.size}, recipe={self.recipe!r}, train={self.train}, '
                 f'cache={"on" if self.cache else "off"})')
 
-# %% ../nbs/00_data.ipynb #5bb887da
+# %% ../nbs/00_data.ipynb #061afa0f
 def default_workers() -> int:
     "DataLoader workers for this machine: one less than the usable CPU cores, at most 8; none on 1-2 cores."
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return 0 if n <= 2 else min(8, n - 1)  # on 2 cores a worker only takes a core from the model: decode in the main process
 
-# %% ../nbs/00_data.ipynb #26ab436d
+# %% ../nbs/00_data.ipynb #1bc1b9a5
 class SeededSampler(torch.utils.data.Sampler):
     "Shuffled indices, each with its own augmentation seed, a pure function of `(seed, epoch)`: yields `(index, item_seed)`."
     def __init__(self,
@@ -393,7 +393,7 @@ class SeededSampler(torch.utils.data.Sampler):
         seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=g).tolist()
         yield from zip(order, seeds)
 
-# %% ../nbs/00_data.ipynb #5af6da86
+# %% ../nbs/00_data.ipynb #1d6ed077
 @dataclass
 class DataLoaders:
     "The train, valid and test DataLoaders of one dataset."
@@ -426,7 +426,7 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
         DataLoader(ds['valid'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw),
         DataLoader(ds['test'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw))
 
-# %% ../nbs/00_data.ipynb #37a00abc
+# %% ../nbs/00_data.ipynb #6ddaa7bb
 def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
                yb:torch.Tensor|None=None, # [B, 1, H, W] masks (cyan)
                recipe:str='none', # the recipe that normalised `xb`
@@ -447,7 +447,7 @@ def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #d48a84d4
+# %% ../nbs/00_data.ipynb #f25a471a
 def data_browser(root:str|Path|None=None, # dataset root; `None` means `demo_data_path()`
                  split:str='train', # which split to browse
                  size:int|tuple=256, # output size

@@ -40,8 +40,7 @@ def crop_or_pad(x:torch.Tensor, # feature map `[B,C,h,w]` to align
                ) -> torch.Tensor:
     "Make `x` as high and wide as `ref`: drop extra rows/columns at the end, or zero-pad missing ones there."
     h, w = ref.shape[-2:]
-    if x.shape[-2:] == (h, w): return x
-    if x.shape[-2] >= h and x.shape[-1] >= w: return x[..., :h, :w]  # a view: no copy
+    if x.shape[-2] >= h and x.shape[-1] >= w: return x[..., :h, :w]  # a view: no copy, even when nothing is cropped
     return F.pad(x, [0, w - x.shape[-1], 0, h - x.shape[-2]])        # negative padding crops
 
 # %% ../nbs/01_unet.ipynb #9f7db0a4

@@ -5,38 +5,42 @@
 # %% auto #0
 __all__ = ['RUNTIME_KEYS', 'PRESETS', 'STUDIES', 'SWEEP_FILES', 'COLUMNS', 'as_settings', 'run_key', 'run_name', 'grid',
            'study_configs', 'run_state', 'run_one', 'results_table', 'sweep', 'plot_curves', 'plot_vs', 'best_run',
-           'breakdown', 'plot_breakdown', 'plot_gallery', 'run_study', 'report', 'sweep_cli']
+           'breakdown', 'plot_breakdown', 'plot_gallery', 'run_study', 'report']
 
-# %% ../nbs/04_experiments.ipynb #ebcdd573
-import argparse, dataclasses, hashlib, itertools, json, os, time, traceback
+# %% ../nbs/04_experiments.ipynb #aa46bdba
+import dataclasses, hashlib, itertools, json, os, time, traceback
 from pathlib import Path
 
-# %% ../nbs/04_experiments.ipynb #ad3b037e
+# %% ../nbs/04_experiments.ipynb #864c6c23
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/04_experiments.ipynb #2b9b3e07
-from .data import PetSegDataset, demo_data_path, denormalize, get_data_path, show_pair
-from .train import TrainConfig, evaluate, load_checkpoint, train, _atomic_write_text
+# %% ../nbs/04_experiments.ipynb #a946d492
+from .core import PetlabError, atomic_write, get_data_path
+from .data import PetSegDataset, denormalize, show_pair
+from .download import demo_data_path
+from .evaluate import evaluate
+from .runs import load_checkpoint, prepare_run_dir
+from .train import TrainConfig, plot_history, train
 
-# %% ../nbs/04_experiments.ipynb #71cdc9bf
+# %% ../nbs/04_experiments.ipynb #d00492d5
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
 
-# %% ../nbs/04_experiments.ipynb #990fb1f5
+# %% ../nbs/04_experiments.ipynb #854bd4e2
 def as_settings(cfg # a `TrainConfig` or a dict of its fields
                ) -> dict:
     "`cfg` as a plain dict of settings, checked against the fields of `TrainConfig`"
     if dataclasses.is_dataclass(cfg): cfg = dataclasses.asdict(cfg)
     return dataclasses.asdict(TrainConfig.from_dict(cfg))
 
-# %% ../nbs/04_experiments.ipynb #b0ce6aa0
+# %% ../nbs/04_experiments.ipynb #1a8e1b84
 def run_key(cfg # a `TrainConfig` or a dict of its fields
            ) -> dict:
     "The settings that define a run: `TrainConfig` fields that differ from their default, runtime-only fields dropped"
     s, dflt = as_settings(cfg), dataclasses.asdict(TrainConfig())
     return {k: v for k, v in sorted(s.items()) if k not in RUNTIME_KEYS and v != dflt[k]}
 
-# %% ../nbs/04_experiments.ipynb #aab5f5e4
+# %% ../nbs/04_experiments.ipynb #edf9c4f8
 def run_name(cfg # a `TrainConfig` or a dict of its fields
             ) -> str:
     "A stable, readable folder name: model, recipe, batch size, lr, epochs and a hash of `run_key(cfg)`"
@@ -44,7 +48,7 @@ def run_name(cfg # a `TrainConfig` or a dict of its fields
     h = hashlib.sha1(json.dumps(run_key(s), sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{s['model']}-{s['recipe']}-bs{s['bs']}-lr{s['lr']:g}-e{s['epochs']}-{h}"
 
-# %% ../nbs/04_experiments.ipynb #4eaee32b
+# %% ../nbs/04_experiments.ipynb #907f5282
 def grid(base:dict=None, # settings shared by every run
          **axes # setting=list of values, e.g. `bs=[8, 16]`
         ) -> list:
@@ -52,7 +56,7 @@ def grid(base:dict=None, # settings shared by every run
     keys = list(axes)
     return [{**(base or {}), **dict(zip(keys, vals))} for vals in itertools.product(*axes.values())]
 
-# %% ../nbs/04_experiments.ipynb #1fb85f87
+# %% ../nbs/04_experiments.ipynb #13a6c47b
 PRESETS = dict(
     tiny=dict(
         about='tiny: 8 images per split, 64 px, width 8, 1 epoch; tests the code path, its Dice means nothing',
@@ -75,14 +79,14 @@ PRESETS = dict(
 )
 STUDIES = ('networks', 'bs', 'lr', 'prep')
 
-# %% ../nbs/04_experiments.ipynb #4b8807e5
+# %% ../nbs/04_experiments.ipynb #f68fdf53
 def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'lr' or 'prep'
                   preset:str='cpu', # a key of `PRESETS`
                   data_path=None, # dataset root; default: `demo_data_path()` ('tiny', 'cpu') or `get_data_path()` ('paper')
                   **overrides # settings applied to every run, e.g. `device='cuda:1'`
                  ) -> list:
     "The settings of every run of `study` under `preset`, for each network of the preset"
-    if study not in STUDIES: raise ValueError(f"unknown study {study!r}: choose one of {', '.join(STUDIES)}")
+    if study not in STUDIES: raise PetlabError(f"unknown study {study!r}: choose one of {', '.join(STUDIES)}")
     p = PRESETS[preset]
     if data_path is None: data_path = demo_data_path() if p['data'] == 'demo' else get_data_path()
     out = []
@@ -95,7 +99,7 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'lr' or 'prep
         else:                   out += grid(base, recipe=p['recipes'])
     return out
 
-# %% ../nbs/04_experiments.ipynb #a458175a
+# %% ../nbs/04_experiments.ipynb #b1874661
 def run_state(run_dir # a run's folder
              ) -> str:
     "'new', 'done', 'failed' or 'partial' (interrupted)"
@@ -104,21 +108,21 @@ def run_state(run_dir # a run's folder
     if not (rd/'result.json').exists(): return 'partial'
     return json.loads((rd/'result.json').read_text())['status']
 
-# %% ../nbs/04_experiments.ipynb #0b401541
-SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train`
+# %% ../nbs/04_experiments.ipynb #82bdacaf
+SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train` (see `petlab.runs.RUN_FILES`)
 
-# %% ../nbs/04_experiments.ipynb #4e2db32f
+# %% ../nbs/04_experiments.ipynb #0abb8972
 def _write_json(path, obj):
-    "Write `obj` as JSON to `path` atomically (the same temp-file-then-rename as the run's own files)"
-    _atomic_write_text(Path(path), json.dumps(obj, indent=1, default=str))
+    "Write `obj` as JSON to `path` atomically (`petlab.core.atomic_write`, as the run's own files)"
+    with atomic_write(path) as f: f.write(json.dumps(obj, indent=1, default=str))
 
-# %% ../nbs/04_experiments.ipynb #57226aeb
+# %% ../nbs/04_experiments.ipynb #1cd7cac3
 def _history(run_dir) -> pd.DataFrame:
     "The run's epoch-by-epoch history (empty if it has none yet)"
     f = Path(run_dir)/'history.csv'
     return pd.read_csv(f) if f.exists() else pd.DataFrame(columns=['epoch', 'train_dice', 'valid_dice'])
 
-# %% ../nbs/04_experiments.ipynb #341e1745
+# %% ../nbs/04_experiments.ipynb #4d701f97
 def run_one(cfg, # a `TrainConfig` or a dict of its fields
             sweep_dir, # the sweep folder: the run lives in `sweep_dir/runs/run_name(cfg)`
             train_fn=None, # `train(cfg, run_dir, resume=, overwrite=)`; default `petlab.train.train`
@@ -152,7 +156,7 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
                    epochs_run=len(h), test_dice=float(ev['dice_mean']), test_dice_dataset=float(ev['dice_dataset']),
                    test_iou=float(ev['iou_mean']))
     except Exception as e:
-        rd.mkdir(parents=True, exist_ok=True)
+        if not rd.exists(): prepare_run_dir(rd)   # a marked run folder, so that a retry may clear it
         (rd/'error.txt').write_text(traceback.format_exc())
         res.update(error=f"{type(e).__name__}: {e}", epochs_run=len(_history(rd)))
     finally:  # also on Ctrl-C: the time spent so far counts when the run is resumed
@@ -161,11 +165,11 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
     _write_json(rd/'result.json', res)
     return {**res, 'action': action}
 
-# %% ../nbs/04_experiments.ipynb #f00f7726
+# %% ../nbs/04_experiments.ipynb #4e1d9070
 COLUMNS = ['name', 'status', 'model', 'recipe', 'bs', 'lr', 'size', 'epochs', 'epochs_run', 'best_epoch',
            'best_valid_dice', 'test_dice', 'test_dice_dataset', 'test_iou', 'wall_s', 'error']
 
-# %% ../nbs/04_experiments.ipynb #de7f8ee0
+# %% ../nbs/04_experiments.ipynb #752575dd
 def results_table(sweep_dir, # the sweep folder
                   names=None, # run names to include, in this order; default: every run in the folder
                  ) -> pd.DataFrame:
@@ -184,7 +188,7 @@ def results_table(sweep_dir, # the sweep folder
         if c not in df: df[c] = None
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
-# %% ../nbs/04_experiments.ipynb #62cee516
+# %% ../nbs/04_experiments.ipynb #0454a54a
 def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (or `TrainConfig`s)
           sweep_dir, # the sweep folder; each run gets `sweep_dir/runs/<run_name>`
           train_fn=None, # default `petlab.train.train`
@@ -207,7 +211,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
             print(f"{r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
     return results_table(sweep_dir, names)
 
-# %% ../nbs/04_experiments.ipynb #f0ef6a20
+# %% ../nbs/04_experiments.ipynb #6bf78b2d
 def _save(fig, fname):
     "Save `fig` to `fname` (if given) as a PNG"
     if fname is not None:
@@ -215,29 +219,23 @@ def _save(fig, fname):
         fig.savefig(fname, dpi=90, bbox_inches='tight')
     return fig
 
-# %% ../nbs/04_experiments.ipynb #d511df47
+# %% ../nbs/04_experiments.ipynb #8b7a8592
 def plot_curves(table:pd.DataFrame, # results table of the runs to show (one panel each)
                 sweep_dir, # the sweep folder
                 fname=None, # save the figure there
                 title:str='', # figure title, e.g. the preset
                ):
-    "Train and valid Dice (mean per image) per epoch, one panel per run, best valid epoch marked"
+    "Train and valid Dice (mean per image) per epoch, one panel per run (`petlab.train.plot_history`), best valid epoch marked"
     t = table[table.status == 'done']
     fig, axs = plt.subplots(1, max(len(t), 1), figsize=(4.5 * max(len(t), 1), 3.6), squeeze=False, sharey=True,
                             layout='constrained')
     for ax, (_, r) in zip(axs[0], t.iterrows()):
-        h = _history(Path(sweep_dir)/'runs'/r['name'])
-        ax.plot(h.epoch, h.train_dice, '.-', label='train')
-        ax.plot(h.epoch, h.valid_dice, '.-', label='valid')
-        ax.axvline(r.best_epoch, color='gray', ls=':', label=f"best valid {r.best_valid_dice:.3f}")
-        ax.set(title=f"{r.model} (bs {r.bs}, lr {r.lr:g})", xlabel='epoch')
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(fontsize=8)
-    axs[0, 0].set_ylabel('Dice (mean per image)')
+        plot_history(_history(Path(sweep_dir)/'runs'/r['name']), ax=ax, loss=False, title=f"{r.model} (bs {r.bs}, lr {r.lr:g})")
+        ax.axvline(r.best_epoch, color='gray', ls=':')
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #3f431cb9
+# %% ../nbs/04_experiments.ipynb #3b13aa5f
 def plot_vs(table:pd.DataFrame, # results table of a study
             x:str, # the swept setting: 'bs', 'lr' or 'recipe'
             fname=None, # save the figure there
@@ -269,15 +267,15 @@ def plot_vs(table:pd.DataFrame, # results table of a study
     ax.legend(fontsize=8)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #55036a28
+# %% ../nbs/04_experiments.ipynb #36165269
 def best_run(table:pd.DataFrame # a results table
             ) -> pd.Series:
     "The finished run with the highest best valid Dice"
     t = table[table.status == 'done']
-    if not len(t): raise ValueError('no finished run in the table')
+    if not len(t): raise PetlabError('no finished run in the table: run a study first')
     return t.loc[t.best_valid_dice.astype(float).idxmax()]
 
-# %% ../nbs/04_experiments.ipynb #dc01ddb4
+# %% ../nbs/04_experiments.ipynb #73bc5ecb
 def breakdown(run_dir, # a finished run's folder
               by:str='breed', # 'species' or 'breed'
              ) -> pd.DataFrame:
@@ -286,7 +284,7 @@ def breakdown(run_dir, # a finished run's folder
     return (pi.groupby(by).dice.agg(['mean', 'count']).rename(columns=dict(mean='dice', count='images'))
               .sort_values('dice').reset_index())
 
-# %% ../nbs/04_experiments.ipynb #673f5c8b
+# %% ../nbs/04_experiments.ipynb #07fe4306
 def plot_breakdown(run_dir, # a finished run's folder
                    fname=None, # save the figure there
                    title:str='', # figure title
@@ -304,7 +302,7 @@ def plot_breakdown(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #fb209e56
+# %% ../nbs/04_experiments.ipynb #c277ce77
 def plot_gallery(run_dir, # a finished run's folder
                  k:int=4, # how many best and how many worst images
                  fname=None, # save the figure there
@@ -331,7 +329,7 @@ def plot_gallery(run_dir, # a finished run's folder
     fig.suptitle(f"{title}\nprediction red, ground truth outlined green, title: test Dice of the image".strip())
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #b3e785b1
+# %% ../nbs/04_experiments.ipynb #52ab3a19
 def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
               preset:str='cpu', # a key of `PRESETS`
               sweep_dir=None, # default `runs/sweep-<preset>`
@@ -354,7 +352,7 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
     else: plot_vs(t, dict(prep='recipe').get(study, study), sweep_dir/f'{study}.png', title)
     return t
 
-# %% ../nbs/04_experiments.ipynb #4dd323fe
+# %% ../nbs/04_experiments.ipynb #2c2812d6
 def report(sweep_dir, # a sweep folder
            k:int=4, # best and worst images in the gallery
            title:str='', # figure titles, e.g. the preset
@@ -367,40 +365,3 @@ def report(sweep_dir, # a sweep folder
     plot_breakdown(rd, sweep_dir/'breakdown.png', t)
     plot_gallery(rd, k, sweep_dir/'gallery.png', t)
     return breakdown(rd, 'species')
-
-# %% ../nbs/04_experiments.ipynb #dd685850
-def _parse_set(kv:str):
-    "'key=value' with a JSON value (or a plain string)"
-    if '=' not in kv: raise argparse.ArgumentTypeError(f"--set wants key=value, got {kv!r}")
-    k, v = kv.split('=', 1)
-    try: return k, json.loads(v)
-    except json.JSONDecodeError: return k, v
-
-# %% ../nbs/04_experiments.ipynb #36acc8cb
-def sweep_cli(argv=None # command-line arguments (default `sys.argv[1:]`)
-             ):
-    "Console script `petlab_sweep`: run studies of a preset, print and save their tables, save their plots"
-    p = argparse.ArgumentParser(prog='petlab_sweep', description=sweep_cli.__doc__)
-    p.add_argument('--preset', default='cpu', choices=list(PRESETS))
-    p.add_argument('--study', default='all', help=f"comma-separated among {', '.join(STUDIES)}, report; or all")
-    p.add_argument('--out', default=None, help='sweep folder (default runs/sweep-<preset>)')
-    p.add_argument('-p', '--data_path', default=None, help="dataset root (default: the preset's)")
-    p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
-    p.add_argument('--set', dest='sets', action='append', type=_parse_set, default=[], metavar='KEY=VALUE',
-                   help='a TrainConfig setting for every run, e.g. --set epochs=2')
-    a = p.parse_args(argv)
-    studies = list(STUDIES) + ['report'] if a.study == 'all' else a.study.split(',')
-    bad = [s for s in studies if s not in STUDIES + ('report',)]
-    if bad: p.error(f"unknown study {', '.join(bad)}: choose among {', '.join(STUDIES)}, report, all")
-    try: TrainConfig.from_dict(dict(a.sets))
-    except (TypeError, ValueError) as e: p.error(f"--set: {e}")
-    out = Path(a.out or f'runs/sweep-{a.preset}')
-    for s in studies:
-        if s == 'report':
-            try: print(report(out, title=f"(preset '{a.preset}')").to_string(index=False))
-            except ValueError as e: print(f"report: {e}")
-        else:
-            t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, **dict(a.sets))
-            print(t[['name', 'status', 'best_valid_dice', 'test_dice', 'epochs_run', 'wall_s']].to_string(index=False))
-        plt.close('all')
-    print(f"tables and plots in {out}")

@@ -8,11 +8,11 @@ __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sam
            'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs', 'PetSegDataset',
            'default_workers', 'SeededSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
 
-# %% ../nbs/00_data.ipynb #0af5f621
+# %% ../nbs/00_data.ipynb #1c1f5be2
 import os
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwise asks PyPI for updates at import
 
-# %% ../nbs/00_data.ipynb #78498743
+# %% ../nbs/00_data.ipynb #b905bb55
 import hashlib, json, shutil, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from .core import PetlabError, get_cache_dir, get_data_path
 from .download import demo_data_path, ensure_data, find_pets_root
 
-# %% ../nbs/00_data.ipynb #24283428
+# %% ../nbs/00_data.ipynb #e37cdf9b
 SPECIES = {1: 'cat', 2: 'dog'}
 
 @dataclass(frozen=True)
@@ -43,13 +43,21 @@ class Sample:
     image:Path # the photo
     trimap:Path # 1 pet, 2 background, 3 boundary
 
-# %% ../nbs/00_data.ipynb #b7c34d7d
+# %% ../nbs/00_data.ipynb #99bad178
 def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
              ) -> list[tuple[str, int, int, int]]:
     "The `(name, class_id, species, breed_id)` lines of an annotation file, in file order, comments skipped."
     path, out = Path(path), []
     if not path.exists(): raise PetlabError(f'{path} is missing: is {path.parent.parent} really the dataset root?')
-    for i, line in enumerate(path.read_text().splitlines(), 1):
+    raw = path.read_bytes()
+    if raw.startswith(b'\xef\xbb\xbf'):
+        raise PetlabError(f'{path}:1: the file starts with a byte-order mark (an editor saved it as "UTF-8 with BOM"): '
+                          'save it as plain UTF-8')
+    for i, b in enumerate(raw.splitlines(), 1):
+        try: line = b.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise PetlabError(f'{path}:{i}: byte {b[e.start]:#04x} at column {e.start + 1} is not UTF-8 text: '
+                              'fix that line, or save the file as UTF-8') from None
         if not line.strip() or line.startswith('#'): continue
         parts = line.split()
         try:
@@ -59,7 +67,7 @@ def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
             raise PetlabError(f"{path}:{i}: expected 'name class_id species breed_id', got {line!r}: fix or delete that line") from None
     return out
 
-# %% ../nbs/00_data.ipynb #9ceee311
+# %% ../nbs/00_data.ipynb #53dc66c4
 SPLITS = ('train', 'valid', 'test', 'trainval')
 
 class SampleList(list):
@@ -86,7 +94,7 @@ def check_sample(s:Sample):
     isz, tsz = _image_size(s.image, 'image'), _image_size(s.trimap, 'trimap')
     if isz != tsz: raise PetlabError(f'size mismatch: image {s.image} is {isz[0]}x{isz[1]} but trimap {s.trimap} is {tsz[0]}x{tsz[1]}')
 
-# %% ../nbs/00_data.ipynb #0dbcdeb7
+# %% ../nbs/00_data.ipynb #7e755fa5
 def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                split:str='train', # 'train', 'valid', 'test' or 'trainval'
                on_error:str='raise', # 'raise' on a missing, unreadable or mismatched file, or 'skip' it (listed in `.skipped`)
@@ -116,7 +124,7 @@ def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                       '; '.join(why for _, why in out.skipped[:3]) + ('; ...' if len(out.skipped) > 3 else ''))
     return out
 
-# %% ../nbs/00_data.ipynb #3a1e6971
+# %% ../nbs/00_data.ipynb #2dbe6609
 def load_image(path:str|Path, # an image file, whatever its real format
               ) -> np.ndarray:
     "An image as an RGB uint8 array of shape (H, W, 3)."
@@ -131,7 +139,7 @@ def load_image(path:str|Path, # an image file, whatever its real format
     except Exception as e: raise PetlabError(f'cannot read image file {path}: {e}') from e
     return np.ascontiguousarray(a)
 
-# %% ../nbs/00_data.ipynb #b0d490c1
+# %% ../nbs/00_data.ipynb #7aac05d5
 _TRIMAP_TO_MASK = np.zeros(256, np.uint8); _TRIMAP_TO_MASK[[1, 3]] = 1
 
 def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
@@ -147,7 +155,7 @@ def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
         raise PetlabError(f'trimap {path} has values {bad[:5].tolist()}: a trimap holds only 1 (pet), 2 (background) and 3 (boundary)')
     return _TRIMAP_TO_MASK[t]
 
-# %% ../nbs/00_data.ipynb #47b5d1ff
+# %% ../nbs/00_data.ipynb #4d7797c5
 def load_pair(s:Sample, # the sample to load
              ) -> tuple[np.ndarray, np.ndarray]:
     "The image (H, W, 3 uint8) and mask (H, W uint8 in {0, 1}) of a sample, checked to be the same size."
@@ -156,7 +164,7 @@ def load_pair(s:Sample, # the sample to load
         raise PetlabError(f'size mismatch: image {s.image} is {img.shape[1]}x{img.shape[0]} but trimap {s.trimap} is {mask.shape[1]}x{mask.shape[0]}')
     return img, mask
 
-# %% ../nbs/00_data.ipynb #b6515391
+# %% ../nbs/00_data.ipynb #a4b728a3
 def _overlay(ax, m, color, alpha, fill=True):
     "Draw mask `m` (H, W) on `ax`: its outline, filled with a translucent colour if `fill`."
     m = np.asarray(m, np.float32)
@@ -180,7 +188,7 @@ def show_pair(img, # (H, W, 3) uint8 or float in [0, 1], or a [3, H, W] tensor i
     if title: ax.set_title(title, fontsize=9)
     return ax
 
-# %% ../nbs/00_data.ipynb #ac91d8db
+# %% ../nbs/00_data.ipynb #0c16efa9
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
@@ -219,7 +227,7 @@ def get_recipe(recipe:str|Recipe) -> Recipe:
     if found is None: raise PetlabError(f'unknown recipe {recipe!r}: choose one of {list(RECIPES)}')
     return found
 
-# %% ../nbs/00_data.ipynb #e697fee8
+# %% ../nbs/00_data.ipynb #87fea429
 def size_hw(size:int|tuple) -> tuple[int, int]:
     "`(height, width)` from an int or a pair, checked."
     hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list)) else None
@@ -227,7 +235,7 @@ def size_hw(size:int|tuple) -> tuple[int, int]:
         raise PetlabError(f'size must be a positive int or a (height, width) pair of them, not {size!r}')
     return int(hw[0]), int(hw[1])
 
-# %% ../nbs/00_data.ipynb #5e82c460
+# %% ../nbs/00_data.ipynb #14d2ed2c
 def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
                     seed:int|None, # one number for all its random draws; None: fresh randomness
                    ) -> A.BaseCompose:
@@ -239,7 +247,7 @@ def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
         seed_transforms(t, sub) if isinstance(t, A.BaseCompose) else t.set_random_seed(sub)
     return tfm
 
-# %% ../nbs/00_data.ipynb #5e7ac504
+# %% ../nbs/00_data.ipynb #b51ee07b
 def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A', 'B')
                    size:int|tuple=256, # output size: int or (height, width)
                    train:bool=False, # True: the recipe's augmentations; False: resize + normalise (evaluation)
@@ -250,7 +258,7 @@ def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A',
     tfms = r.augs(h, w) if train else [A.Resize(h, w)]
     return seed_transforms(A.Compose([*tfms, A.Normalize(mean=r.mean, std=r.std)], mask_interpolation=cv2.INTER_NEAREST), seed)
 
-# %% ../nbs/00_data.ipynb #857156ce
+# %% ../nbs/00_data.ipynb #fde06d74
 def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or array
                 recipe:str|Recipe='none', # the recipe that normalised them
                ) -> torch.Tensor:
@@ -260,7 +268,7 @@ def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or ar
     mean, std = torch.tensor(r.mean).view(3, 1, 1), torch.tensor(r.std).view(3, 1, 1)
     return (x*std + mean).clamp(0, 1)
 
-# %% ../nbs/00_data.ipynb #806882b4
+# %% ../nbs/00_data.ipynb #b7455ed4
 def show_augs(s:Sample, # the sample to augment
               recipe:str|Recipe='A', # recipe name
               size:int|tuple=256, # output size
@@ -282,7 +290,7 @@ def show_augs(s:Sample, # the sample to augment
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #ec9650bb
+# %% ../nbs/00_data.ipynb #8ceac594
 def _cache_key(samples, h, w):
     "(names digest, content digest) of a list of samples at an output size."
     names, content = hashlib.sha1(), hashlib.sha1(f'v1 {h}x{w}'.encode())
@@ -293,12 +301,36 @@ def _cache_key(samples, h, w):
             content.update(f'{p.name} {st.st_size} {st.st_mtime_ns}\n'.encode())
     return names.hexdigest()[:10], content.hexdigest()[:12]
 
+def _cache_problem(folder, samples, h, w) -> str|None:
+    "Why the cache in `folder` cannot be used (a file missing, cut short, of the wrong shape), or None."
+    n = len(samples)
+    for f, shape in (('images.npy', (n, h, w, 3)), ('masks.npy', (n, h, w))):
+        try: a = np.load(folder/f, mmap_mode='r')
+        except (OSError, ValueError) as e: return f'{f}: {e}'
+        if a.dtype != np.uint8 or a.shape != shape: return f'{f} holds {a.dtype} {a.shape}, expected uint8 {shape}'
+        if (size := (folder/f).stat().st_size) != a.offset + a.nbytes: return f'{f} has {size:,} bytes, expected {a.offset + a.nbytes:,}'
+    try: names = json.loads((folder/'names.json').read_text())
+    except (OSError, ValueError) as e: return f'names.json: {e}'
+    return None if names == [s.name for s in samples] else 'names.json lists other samples'
+
+def _write_arrays(folder, samples, h, w, progress):
+    "Decode and resize `samples` into `images.npy` and `masks.npy`, one sample at a time, with ordinary writes."
+    n = len(samples)
+    with open(folder/'images.npy', 'wb') as fi, open(folder/'masks.npy', 'wb') as fm:
+        np.lib.format.write_array_header_1_0(fi, {'descr': '|u1', 'fortran_order': False, 'shape': (n, h, w, 3)})
+        np.lib.format.write_array_header_1_0(fm, {'descr': '|u1', 'fortran_order': False, 'shape': (n, h, w)})
+        for s in tqdm(samples, desc=f'caching {n} images at {h}x{w}', disable=not progress or n < 64, leave=False):
+            img, mask = load_pair(s)
+            fi.write(np.ascontiguousarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)).tobytes())  # what A.Resize does
+            fm.write(np.ascontiguousarray(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)).tobytes())
+        for f in (fi, fm): f.flush(); os.fsync(f.fileno())
+
 def cache_pairs(samples:list, # the `Sample`s to decode
                 size:int|tuple, # output size: int or (height, width)
                 cache_dir:str|Path|None=None, # where to keep it; `None` means `get_cache_dir()/'decoded'`
                 progress:bool=True, # show a progress bar while building (for 64 samples or more)
-               ) -> Path:
-    "Decode and resize `samples` once into uint8 arrays (`images.npy`, `masks.npy`); returns their folder."
+               ) -> Path|None:
+    "Decode and resize `samples` once into uint8 arrays (`images.npy`, `masks.npy`); their folder, or None (with a warning) if it cannot be written."
     if not samples: raise ValueError('nothing to cache: the list of samples is empty')
     h, w = size_hw(size)
     base = Path(cache_dir).expanduser() if cache_dir else get_cache_dir()/'decoded'
@@ -306,27 +338,33 @@ def cache_pairs(samples:list, # the `Sample`s to decode
     folder = base/f'{src.name}-{hashlib.sha1(str(src).encode()).hexdigest()[:8]}'
     names, content = _cache_key(samples, h, w)
     final = folder/f'{h}x{w}-n{len(samples)}-{names}-{content}'
-    if (final/'masks.npy').exists(): return final
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix='.build-'))
+    if final.exists():
+        if (why := _cache_problem(final, samples, h, w)) is None: return final
+        warnings.warn(f'decoded cache {final} is damaged ({why}): rebuilding it')
+        shutil.rmtree(final, ignore_errors=True)
     try:
-        imgs = np.lib.format.open_memmap(tmp/'images.npy', 'w+', np.uint8, (len(samples), h, w, 3))
-        masks = np.lib.format.open_memmap(tmp/'masks.npy', 'w+', np.uint8, (len(samples), h, w))
-        for i, s in enumerate(tqdm(samples, desc=f'caching {len(samples)} images at {h}x{w}', disable=not progress or len(samples) < 64, leave=False)):
-            img, mask = load_pair(s)
-            imgs[i] = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)  # what A.Resize does
-            masks[i] = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
-        imgs.flush(); masks.flush(); del imgs, masks
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix='.build-'))
+    except OSError as e:
+        warnings.warn(f'cannot write the decoded cache in {base} ({e.strerror or e}): going on without it (slower); '
+                      'set PETLAB_CACHE to a writable folder')
+        return None
+    try:
+        _write_arrays(tmp, samples, h, w, progress)
         (tmp/'names.json').write_text(json.dumps([s.name for s in samples]))
         try: os.rename(tmp, final)
         except OSError:
             if not (final/'masks.npy').exists(): raise  # else another process built it first
+    except OSError as e:
+        warnings.warn(f'building the decoded cache in {folder} failed ({e.strerror or e}): removed the half-built copy, '
+                      'going on without it (slower)')
+        return None
     finally: shutil.rmtree(tmp, ignore_errors=True)
     for old in folder.glob(f'{h}x{w}-n*-{names}-*'):  # stale caches of the same list
         if old != final: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/00_data.ipynb #1c814b2b
+# %% ../nbs/00_data.ipynb #7a6d7570
 class PetSegDataset(Dataset):
     "Oxford-IIIT Pet images and binary masks as `(x [3,H,W] float32, y [1,H,W] float32 in {0,1})`."
     def __init__(self,
@@ -369,13 +407,13 @@ class PetSegDataset(Dataset):
         return (f'PetSegDataset({self.split!r}, n={len(self)}, size={self.size}, recipe={self.recipe!r}, train={self.train}, '
                 f'cache={"on" if self.cache else "off"})')
 
-# %% ../nbs/00_data.ipynb #061afa0f
+# %% ../nbs/00_data.ipynb #7b63e64e
 def default_workers() -> int:
     "DataLoader workers for this machine: one less than the usable CPU cores, at most 8; none on 1-2 cores."
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return 0 if n <= 2 else min(8, n - 1)  # on 2 cores a worker only takes a core from the model: decode in the main process
 
-# %% ../nbs/00_data.ipynb #1bc1b9a5
+# %% ../nbs/00_data.ipynb #5f6e6edd
 class SeededSampler(torch.utils.data.Sampler):
     "Shuffled indices, each with its own augmentation seed, a pure function of `(seed, epoch)`: yields `(index, item_seed)`."
     def __init__(self,
@@ -393,7 +431,7 @@ class SeededSampler(torch.utils.data.Sampler):
         seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=g).tolist()
         yield from zip(order, seeds)
 
-# %% ../nbs/00_data.ipynb #1d6ed077
+# %% ../nbs/00_data.ipynb #bbda54e7
 @dataclass
 class DataLoaders:
     "The train, valid and test DataLoaders of one dataset."
@@ -426,7 +464,7 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
         DataLoader(ds['valid'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw),
         DataLoader(ds['test'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw))
 
-# %% ../nbs/00_data.ipynb #6ddaa7bb
+# %% ../nbs/00_data.ipynb #bf7f0f2f
 def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
                yb:torch.Tensor|None=None, # [B, 1, H, W] masks (cyan)
                recipe:str='none', # the recipe that normalised `xb`
@@ -447,7 +485,7 @@ def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #f25a471a
+# %% ../nbs/00_data.ipynb #5cf1be2f
 def data_browser(root:str|Path|None=None, # dataset root; `None` means `demo_data_path()`
                  split:str='train', # which split to browse
                  size:int|tuple=256, # output size

@@ -6,7 +6,7 @@
 1. Copy `nbs/` to `_build/docs/exec/` and execute `index.ipynb` and the numbered notebooks there with nbdev's
    own runner (execnb's CaptureShell), exactly as `nbdev_test` runs them: cells flagged with a `tst_flags` flag
    (`slow`, `cuda`) are not run unless `--flags` names the flag. The data is `--data DIR`, else `$PETLAB_DATA`,
-   else petlab's synthetic demo data (`petlab.data.demo_data_path()` with `PETLAB_DATA` unset).
+   else the small real subset packaged with petlab (`petlab.download.demo_data_path()` with `PETLAB_DATA` unset).
 2. Process every executed notebook with nbdev's doc processors (`nbdev.serve.proc_nbs` does the same per file):
    hidden and exported cells dropped, `show_doc` added and rendered, front matter from the title cell.
 3. Turn the processed notebooks into plain ones that Sphinx reads (Quarto `#|` options applied and removed,
@@ -245,9 +245,9 @@ def hidden_snippets(src_nb, visible_code):
 # ---------------------------------------------------------------- provenance
 def describe_data(data):
     if data is None:
-        return ("petlab's synthetic demo dataset (a few generated images in the official layout, made by "
-                "`petlab.data.demo_data_path()` because `PETLAB_DATA` was not set): the pictures show shapes, not pets, "
-                "and the numbers only show that the code runs")
+        return ("the small real subset of Oxford-IIIT Pet packaged with petlab (`petlab/demo_data`: 100 photos of two "
+                "breeds at 160 px at most, CC BY-SA 4.0; `petlab.download.demo_data_path()` because `PETLAB_DATA` was not "
+                "set): real pets, but few and small, so the numbers are far below what the full dataset gives")
     d = Path(data)
     imgs = len(list((d/'images').glob('*.jpg')))
     lines = {n: len([l for l in (d/'annotations'/f'{n}.txt').read_text().splitlines() if l.strip()])
@@ -275,8 +275,9 @@ def main(argv=None):
     global NBS
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', help='dataset folder (holding images/ and annotations/); default $PETLAB_DATA, '
-                                  'else the synthetic demo data')
-    p.add_argument('--synthetic', action='store_true', help='ignore $PETLAB_DATA: use the synthetic demo data')
+                                  'else the real subset packaged with petlab')
+    p.add_argument('--packaged', '--synthetic', dest='packaged', action='store_true',
+                   help='ignore $PETLAB_DATA: use the real subset packaged with petlab')
     p.add_argument('--flags', default='', help='space-separated tst_flags to run too (e.g. "slow"); default none, '
                                                'as nbdev_test')
     p.add_argument('--nbs', nargs='*', help='only these notebooks (names or stems), plus index')
@@ -296,7 +297,7 @@ def main(argv=None):
     cfg = get_config(path=ROOT)
     skip_flags = sorted(set(cfg.get('tst_flags', '').replace('|', ' ').split()) - set(a.flags.split()))
 
-    data = None if a.synthetic else (a.data or os.environ.get('PETLAB_DATA') or None)
+    data = None if a.packaged else (a.data or os.environ.get('PETLAB_DATA') or None)
     if data:
         data = str(Path(data).expanduser().resolve())
         if not (Path(data)/'images').is_dir() or not (Path(data)/'annotations').is_dir():
@@ -309,7 +310,7 @@ def main(argv=None):
     if not nbs: sys.exit('no notebooks found in nbs/')
     names = [page_name(n) for n in nbs]
     if len(set(names)) != len(names): sys.exit(f'two notebooks would make the same page: {names}')
-    print(f'docs: {len(nbs)} notebooks ({", ".join(n.name for n in nbs)}); data: {data or "synthetic demo data"}; '
+    print(f'docs: {len(nbs)} notebooks ({", ".join(n.name for n in nbs)}); data: {data or "the packaged real subset"}; '
           f'not run: cells flagged {", ".join(skip_flags) or "(none)"}', flush=True)
 
     # 1 + 2: a copy of nbs/ (the notebooks may read fixtures beside them and write run folders)

@@ -61,7 +61,7 @@ def run_notebook(path, skip, timeout):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--data', help='dataset folder; default $PETLAB_DATA, else the synthetic demo data')
+    p.add_argument('--data', help='dataset folder; default $PETLAB_DATA, else the real subset packaged with petlab')
     p.add_argument('--skip', default='', help='space-separated flags whose cells are left out (e.g. "slow")')
     p.add_argument('--nbs', nargs='*', help='only these notebooks (stems), in walkthrough order')
     p.add_argument('--timeout', type=int, default=1800, help='seconds one cell may run (default 1800)')
@@ -74,7 +74,7 @@ def main(argv=None):
     nbs = sorted(p for p in work.glob('*.ipynb') if re.match(r'\d', p.name))
     if a.nbs: nbs = [n for n in nbs if n.stem in a.nbs or n.name in a.nbs]
     skip = set(a.skip.split())
-    print(f'walkthrough: {", ".join(n.name for n in nbs)}; data: {data or "synthetic demo data"}; '
+    print(f'walkthrough: {", ".join(n.name for n in nbs)}; data: {data or "the packaged real subset"}; '
           f'cells left out: {", ".join(sorted(skip)) or "none (every cell runs, as Run All in JupyterLab)"}', flush=True)
     results = []
     for nb in nbs:

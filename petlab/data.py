@@ -6,13 +6,13 @@
 __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sample', 'read_list', 'SampleList', 'check_sample',
            'load_split', 'load_image', 'load_mask', 'load_pair', 'show_pair', 'Recipe', 'get_recipe', 'size_hw',
            'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs', 'PetSegDataset',
-           'default_workers', 'SeededSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
+           'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
 
-# %% ../nbs/00_data.ipynb #1c1f5be2
+# %% ../nbs/00_data.ipynb #763e450e
 import os
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwise asks PyPI for updates at import
 
-# %% ../nbs/00_data.ipynb #b905bb55
+# %% ../nbs/00_data.ipynb #7889fcc5
 import hashlib, json, shutil, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 from .core import PetlabError, get_cache_dir, get_data_path
 from .download import demo_data_path, ensure_data, find_pets_root
 
-# %% ../nbs/00_data.ipynb #e37cdf9b
+# %% ../nbs/00_data.ipynb #b458b937
 SPECIES = {1: 'cat', 2: 'dog'}
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Sample:
     image:Path # the photo
     trimap:Path # 1 pet, 2 background, 3 boundary
 
-# %% ../nbs/00_data.ipynb #99bad178
+# %% ../nbs/00_data.ipynb #2c7fd9eb
 def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
              ) -> list[tuple[str, int, int, int]]:
     "The `(name, class_id, species, breed_id)` lines of an annotation file, in file order, comments skipped."
@@ -67,7 +67,7 @@ def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
             raise PetlabError(f"{path}:{i}: expected 'name class_id species breed_id', got {line!r}: fix or delete that line") from None
     return out
 
-# %% ../nbs/00_data.ipynb #53dc66c4
+# %% ../nbs/00_data.ipynb #68a8cc91
 SPLITS = ('train', 'valid', 'test', 'trainval')
 
 class SampleList(list):
@@ -94,7 +94,7 @@ def check_sample(s:Sample):
     isz, tsz = _image_size(s.image, 'image'), _image_size(s.trimap, 'trimap')
     if isz != tsz: raise PetlabError(f'size mismatch: image {s.image} is {isz[0]}x{isz[1]} but trimap {s.trimap} is {tsz[0]}x{tsz[1]}')
 
-# %% ../nbs/00_data.ipynb #7e755fa5
+# %% ../nbs/00_data.ipynb #c4fc59c8
 def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                split:str='train', # 'train', 'valid', 'test' or 'trainval'
                on_error:str='raise', # 'raise' on a missing, unreadable or mismatched file, or 'skip' it (listed in `.skipped`)
@@ -124,7 +124,7 @@ def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                       '; '.join(why for _, why in out.skipped[:3]) + ('; ...' if len(out.skipped) > 3 else ''))
     return out
 
-# %% ../nbs/00_data.ipynb #2dbe6609
+# %% ../nbs/00_data.ipynb #35ad3ef1
 def load_image(path:str|Path, # an image file, whatever its real format
               ) -> np.ndarray:
     "An image as an RGB uint8 array of shape (H, W, 3)."
@@ -139,7 +139,7 @@ def load_image(path:str|Path, # an image file, whatever its real format
     except Exception as e: raise PetlabError(f'cannot read image file {path}: {e}') from e
     return np.ascontiguousarray(a)
 
-# %% ../nbs/00_data.ipynb #7aac05d5
+# %% ../nbs/00_data.ipynb #e33f90c4
 _TRIMAP_TO_MASK = np.zeros(256, np.uint8); _TRIMAP_TO_MASK[[1, 3]] = 1
 
 def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
@@ -155,7 +155,7 @@ def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
         raise PetlabError(f'trimap {path} has values {bad[:5].tolist()}: a trimap holds only 1 (pet), 2 (background) and 3 (boundary)')
     return _TRIMAP_TO_MASK[t]
 
-# %% ../nbs/00_data.ipynb #4d7797c5
+# %% ../nbs/00_data.ipynb #3b87285a
 def load_pair(s:Sample, # the sample to load
              ) -> tuple[np.ndarray, np.ndarray]:
     "The image (H, W, 3 uint8) and mask (H, W uint8 in {0, 1}) of a sample, checked to be the same size."
@@ -164,7 +164,7 @@ def load_pair(s:Sample, # the sample to load
         raise PetlabError(f'size mismatch: image {s.image} is {img.shape[1]}x{img.shape[0]} but trimap {s.trimap} is {mask.shape[1]}x{mask.shape[0]}')
     return img, mask
 
-# %% ../nbs/00_data.ipynb #a4b728a3
+# %% ../nbs/00_data.ipynb #05c0ba80
 def _overlay(ax, m, color, alpha, fill=True):
     "Draw mask `m` (H, W) on `ax`: its outline, filled with a translucent colour if `fill`."
     m = np.asarray(m, np.float32)
@@ -188,7 +188,7 @@ def show_pair(img, # (H, W, 3) uint8 or float in [0, 1], or a [3, H, W] tensor i
     if title: ax.set_title(title, fontsize=9)
     return ax
 
-# %% ../nbs/00_data.ipynb #0c16efa9
+# %% ../nbs/00_data.ipynb #7c6a242d
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def get_recipe(recipe:str|Recipe) -> Recipe:
     if found is None: raise PetlabError(f'unknown recipe {recipe!r}: choose one of {list(RECIPES)}')
     return found
 
-# %% ../nbs/00_data.ipynb #87fea429
+# %% ../nbs/00_data.ipynb #be07be13
 def size_hw(size:int|tuple) -> tuple[int, int]:
     "`(height, width)` from an int or a pair, checked."
     hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, (tuple, list)) else None
@@ -235,7 +235,7 @@ def size_hw(size:int|tuple) -> tuple[int, int]:
         raise PetlabError(f'size must be a positive int or a (height, width) pair of them, not {size!r}')
     return int(hw[0]), int(hw[1])
 
-# %% ../nbs/00_data.ipynb #14d2ed2c
+# %% ../nbs/00_data.ipynb #9b6bb87b
 def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
                     seed:int|None, # one number for all its random draws; None: fresh randomness
                    ) -> A.BaseCompose:
@@ -247,7 +247,7 @@ def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
         seed_transforms(t, sub) if isinstance(t, A.BaseCompose) else t.set_random_seed(sub)
     return tfm
 
-# %% ../nbs/00_data.ipynb #b51ee07b
+# %% ../nbs/00_data.ipynb #2d739091
 def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A', 'B')
                    size:int|tuple=256, # output size: int or (height, width)
                    train:bool=False, # True: the recipe's augmentations; False: resize + normalise (evaluation)
@@ -258,7 +258,7 @@ def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A',
     tfms = r.augs(h, w) if train else [A.Resize(h, w)]
     return seed_transforms(A.Compose([*tfms, A.Normalize(mean=r.mean, std=r.std)], mask_interpolation=cv2.INTER_NEAREST), seed)
 
-# %% ../nbs/00_data.ipynb #fde06d74
+# %% ../nbs/00_data.ipynb #dc66a025
 def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or array
                 recipe:str|Recipe='none', # the recipe that normalised them
                ) -> torch.Tensor:
@@ -268,7 +268,7 @@ def denormalize(x, # normalised image(s): [3, H, W] or [B, 3, H, W] tensor or ar
     mean, std = torch.tensor(r.mean).view(3, 1, 1), torch.tensor(r.std).view(3, 1, 1)
     return (x*std + mean).clamp(0, 1)
 
-# %% ../nbs/00_data.ipynb #b7455ed4
+# %% ../nbs/00_data.ipynb #64fe337a
 def show_augs(s:Sample, # the sample to augment
               recipe:str|Recipe='A', # recipe name
               size:int|tuple=256, # output size
@@ -290,7 +290,7 @@ def show_augs(s:Sample, # the sample to augment
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #8ceac594
+# %% ../nbs/00_data.ipynb #a138160a
 def _cache_key(samples, h, w):
     "(names digest, content digest) of a list of samples at an output size."
     names, content = hashlib.sha1(), hashlib.sha1(f'v1 {h}x{w}'.encode())
@@ -364,7 +364,7 @@ def cache_pairs(samples:list, # the `Sample`s to decode
         if old != final: shutil.rmtree(old, ignore_errors=True)
     return final
 
-# %% ../nbs/00_data.ipynb #7a6d7570
+# %% ../nbs/00_data.ipynb #9d971861
 class PetSegDataset(Dataset):
     "Oxford-IIIT Pet images and binary masks as `(x [3,H,W] float32, y [1,H,W] float32 in {0,1})`."
     def __init__(self,
@@ -407,31 +407,45 @@ class PetSegDataset(Dataset):
         return (f'PetSegDataset({self.split!r}, n={len(self)}, size={self.size}, recipe={self.recipe!r}, train={self.train}, '
                 f'cache={"on" if self.cache else "off"})')
 
-# %% ../nbs/00_data.ipynb #7b63e64e
+# %% ../nbs/00_data.ipynb #4c895a9e
 def default_workers() -> int:
     "DataLoader workers for this machine: one less than the usable CPU cores, at most 8; none on 1-2 cores."
     n = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     return 0 if n <= 2 else min(8, n - 1)  # on 2 cores a worker only takes a core from the model: decode in the main process
 
-# %% ../nbs/00_data.ipynb #5f6e6edd
+# %% ../nbs/00_data.ipynb #dda82fdd
 class SeededSampler(torch.utils.data.Sampler):
     "Shuffled indices, each with its own augmentation seed, a pure function of `(seed, epoch)`: yields `(index, item_seed)`."
     def __init__(self,
                  n:int, # number of items
                  seed:int, # the run's seed
-                ): self.n, self.seed, self.epoch = n, seed, 0
+                 rank:int=0, # this process's rank in a distributed run
+                 world_size:int=1, # number of processes; each takes every `world_size`-th pair of the same global draw
+                ):
+        if not 0 <= rank < world_size: raise PetlabError(f'rank must be in 0..{world_size - 1}, not {rank}')
+        self.n, self.seed, self.rank, self.world_size, self.epoch = n, seed, rank, world_size, 0
     def set_epoch(self, epoch:int):
         "Make the next pass that of `epoch` (0 is the first)."
         self.epoch = epoch
-    def __len__(self): return self.n
+    def __len__(self): return self.n // self.world_size
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         self.epoch += 1
         order = torch.randperm(self.n, generator=g).tolist()
         seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=g).tolist()
-        yield from zip(order, seeds)
+        W = self.world_size  # trimmed to a multiple of W, so that every rank takes as many steps
+        yield from list(zip(order, seeds))[:self.n // W * W][self.rank::W]
 
-# %% ../nbs/00_data.ipynb #bbda54e7
+# %% ../nbs/00_data.ipynb #3449fc82
+class ShardSampler(torch.utils.data.Sampler):
+    "Items `rank, rank + world_size, ...` in split order: each rank's share of an evaluation, no item dropped or repeated."
+    def __init__(self, n:int, rank:int=0, world_size:int=1):
+        if not 0 <= rank < world_size: raise PetlabError(f'rank must be in 0..{world_size - 1}, not {rank}')
+        self.n, self.rank, self.world_size = n, rank, world_size
+    def __len__(self): return len(range(self.rank, self.n, self.world_size))
+    def __iter__(self): return iter(range(self.rank, self.n, self.world_size))
+
+# %% ../nbs/00_data.ipynb #78fe9007
 @dataclass
 class DataLoaders:
     "The train, valid and test DataLoaders of one dataset."
@@ -442,29 +456,35 @@ class DataLoaders:
 
 def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path()` (no download: see `ensure_data`)
             size:int|tuple=256, # output size: int or (height, width)
-            bs:int=8, # batch size
+            bs:int=8, # batch size of one step; with several processes, of all of them together (each loads bs // world_size)
             recipe:str='none', # augmentation recipe for training: a name in `RECIPES`
             num_workers:int|None=None, # worker processes; `None` means `default_workers()`
             cache:bool|str|Path=True, # decoded cache (see `PetSegDataset`)
             seed:int=42, # seed of shuffling and augmentation (see `SeededSampler`)
             limit:int|None=None, # only the first `limit` samples of each split (tiny runs)
             on_error:str='raise', # 'raise' or 'skip' bad files
+            rank:int=0, # this process's rank in a distributed run
+            world_size:int=1, # number of processes: each loads its shard of every split
            ) -> DataLoaders:
     "DataLoaders for train (shuffled, augmented; `.train.sampler.set_epoch(e)` to resume), valid and test (in order, resize + normalise)."
+    if world_size > 1 and bs % world_size:
+        raise PetlabError(f'batch size {bs} is not divisible by the {world_size} processes: bs is the batch of all of them '
+                          f'together (each loads bs // {world_size}); use a multiple of {world_size}')
     root = ensure_data(root, download=False)
     nw = default_workers() if num_workers is None else num_workers
     # each loader gets its own generator only so that iterating never draws from torch's global one (DataLoader draws a worker base seed)
-    kw = dict(batch_size=bs, num_workers=nw, pin_memory=torch.cuda.is_available(),
+    kw = dict(batch_size=bs // world_size, num_workers=nw, pin_memory=torch.cuda.is_available(),
               persistent_workers=nw > 0, **({'prefetch_factor': 4} if nw > 0 else {}))
     ds = {s: PetSegDataset(root, s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed)
           for s in ('train', 'valid', 'test')}
+    def ev(s): return dict(sampler=ShardSampler(len(ds[s]), rank, world_size)) if world_size > 1 else dict(shuffle=False)
     return DataLoaders(
-        DataLoader(ds['train'], sampler=SeededSampler(len(ds['train']), seed),
+        DataLoader(ds['train'], sampler=SeededSampler(len(ds['train']), seed, rank, world_size),
                    drop_last=len(ds['train']) > bs, generator=torch.Generator().manual_seed(seed), **kw),
-        DataLoader(ds['valid'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw),
-        DataLoader(ds['test'], shuffle=False, generator=torch.Generator().manual_seed(seed), **kw))
+        DataLoader(ds['valid'], **ev('valid'), generator=torch.Generator().manual_seed(seed), **kw),
+        DataLoader(ds['test'], **ev('test'), generator=torch.Generator().manual_seed(seed), **kw))
 
-# %% ../nbs/00_data.ipynb #bf7f0f2f
+# %% ../nbs/00_data.ipynb #6a008322
 def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
                yb:torch.Tensor|None=None, # [B, 1, H, W] masks (cyan)
                recipe:str='none', # the recipe that normalised `xb`
@@ -485,7 +505,7 @@ def show_batch(xb:torch.Tensor, # [B, 3, H, W] normalised images
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #5cf1be2f
+# %% ../nbs/00_data.ipynb #1866b27d
 def data_browser(root:str|Path|None=None, # dataset root; `None` means `demo_data_path()`
                  split:str='train', # which split to browse
                  size:int|tuple=256, # output size

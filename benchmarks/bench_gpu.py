@@ -20,11 +20,19 @@ from pathlib import Path
 
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import torch  # noqa: E402
-from petlab.data import default_workers, get_dls  # noqa: E402
+from torch.utils.data import DataLoader  # noqa: E402
+from petlab.data import PetSegDataset, SeededSampler, default_workers  # noqa: E402
 from petlab.metrics import get_loss  # noqa: E402
 from petlab.models import get_model  # noqa: E402
 
 MODES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+def train_loader(root, size, bs, nw, cache):
+    "The training DataLoader exactly as `petlab.data.get_dls` builds it (decoded cache, recipe A), for the train split only."
+    ds = PetSegDataset(root, 'train', size, 'A', train=True, cache=cache, seed=0)
+    return DataLoader(ds, batch_size=bs, sampler=SeededSampler(len(ds), 0), drop_last=len(ds) > bs, num_workers=nw,
+                      pin_memory=torch.cuda.is_available(), persistent_workers=nw > 0, **({'prefetch_factor': 4} if nw > 0 else {}))
 
 
 def batches(dl, n):
@@ -127,15 +135,14 @@ def main():
     cache = Path(tempfile.mkdtemp(prefix='petlab-bench-gpu-'))
     try:
         t0 = time.perf_counter()
-        dls = get_dls(args.data_path, size, bs, recipe='A', num_workers=nw, cache=cache, seed=0)
+        dl = train_loader(args.data_path, size, bs, nw, cache)
         print(f'torch {torch.__version__}; device: {torch.cuda.get_device_name(dev) if cuda else "CPU"}; '
-              f'data {args.data_path}: {len(dls.train.dataset)} training pairs, cache built in {time.perf_counter() - t0:.1f} s')
-        n_load = max(args.steps, 2 * len(dls.train)) if cuda else max(4, args.cpu_steps)
+              f'data {args.data_path}: {len(dl.dataset)} training pairs, cache built in {time.perf_counter() - t0:.1f} s')
+        n_load = max(args.steps, 2 * len(dl)) if cuda else max(8, len(dl))
         print(f'DataLoader (cache, recipe A, {nw} workers, {size} px, batch {bs}, copied to {dev.type}): '
-              f'{loader_rate(dls.train, dev, n_load):.0f} pairs/s')
+              f'{loader_rate(dl, dev, n_load):.0f} pairs/s')
         if not cuda:
             print('no CUDA device: GPU figures skipped (AMP training with and without data loading, peak memory, inference)')
-            torch.set_num_threads(max(1, torch.get_num_threads()))
             for name in args.models:
                 s = Stepper(name, dev, None)
                 r = s.rate(synthetic(bs, size, dev), args.cpu_steps, 1)
@@ -151,7 +158,7 @@ def main():
                 s = Stepper(name, dev, MODES[mode])
                 ceil = s.rate(synthetic(bs, size, dev), args.steps, args.warmup)
                 peak = torch.cuda.max_memory_allocated(dev) / 2**30
-                load = s.rate(batches(dls.train, args.steps + args.warmup), args.steps, args.warmup)
+                load = s.rate(batches(dl, args.steps + args.warmup), args.steps, args.warmup)
                 inf = s.infer_rate(next(synthetic(bs, size, dev))[0], args.steps, args.warmup)
                 if mode == 'fp32': base = dict(load=load, ceil=ceil, inf=inf)
                 b = base or {}

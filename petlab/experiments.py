@@ -9,15 +9,15 @@ __all__ = ['RUNTIME_KEYS', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'SWEEP_FILES', 
            'plot_gallery', 'data_label', 'preset_label', 'run_study', 'report', 'sweep_cache_dir', 'with_steps',
            'plot_bs_studies', 'plot_lr_study', 'save_lr_find', 'load_lr_find', 'check_recorded']
 
-# %% ../nbs/04_experiments.ipynb #b07d2d95
+# %% ../nbs/04_experiments.ipynb #732dd700
 import dataclasses, hashlib, itertools, json, os, time, traceback
 from pathlib import Path
 
-# %% ../nbs/04_experiments.ipynb #f862f7f2
+# %% ../nbs/04_experiments.ipynb #9db72765
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/04_experiments.ipynb #34a3a8a8
+# %% ../nbs/04_experiments.ipynb #87f994b0
 from .core import PetlabError, atomic_write, get_cache_dir, get_data_path
 from .data import PetSegDataset, load_split
 from .download import demo_data_path
@@ -26,24 +26,24 @@ from .lr_find import LRFind, lr_find, plot_lr_find, smooth, suggest
 from .runs import load_checkpoint, prepare_run_dir
 from .train import TrainConfig, plot_history, train
 
-# %% ../nbs/04_experiments.ipynb #acd59cee
+# %% ../nbs/04_experiments.ipynb #16aa2553
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
 
-# %% ../nbs/04_experiments.ipynb #6ca8622f
+# %% ../nbs/04_experiments.ipynb #695d1b5b
 def as_settings(cfg # a `TrainConfig` or a dict of its fields
                ) -> dict:
     "`cfg` as a plain dict of settings, checked against the fields of `TrainConfig`"
     if dataclasses.is_dataclass(cfg): cfg = dataclasses.asdict(cfg)
     return dataclasses.asdict(TrainConfig.from_dict(cfg))
 
-# %% ../nbs/04_experiments.ipynb #8a5f3340
+# %% ../nbs/04_experiments.ipynb #ef851093
 def run_key(cfg # a `TrainConfig` or a dict of its fields
            ) -> dict:
     "The settings that define a run: `TrainConfig` fields that differ from their default, runtime-only fields dropped"
     s, dflt = as_settings(cfg), dataclasses.asdict(TrainConfig())
     return {k: v for k, v in sorted(s.items()) if k not in RUNTIME_KEYS and v != dflt[k]}
 
-# %% ../nbs/04_experiments.ipynb #7facb4d7
+# %% ../nbs/04_experiments.ipynb #79e17654
 def run_name(cfg # a `TrainConfig` or a dict of its fields
             ) -> str:
     "A stable, readable folder name: model, recipe, batch size, lr, epochs and a hash of `run_key(cfg)`"
@@ -51,7 +51,7 @@ def run_name(cfg # a `TrainConfig` or a dict of its fields
     h = hashlib.sha1(json.dumps(run_key(s), sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{s['model']}-{s['recipe']}-bs{s['bs']}-lr{s['lr']:g}-e{s['epochs']}-{h}"
 
-# %% ../nbs/04_experiments.ipynb #4ef73a58
+# %% ../nbs/04_experiments.ipynb #056c7e3b
 def grid(base:dict=None, # settings shared by every run
          **axes # setting=list of values, e.g. `bs=[8, 16]`
         ) -> list:
@@ -59,7 +59,7 @@ def grid(base:dict=None, # settings shared by every run
     keys = list(axes)
     return [{**(base or {}), **dict(zip(keys, vals))} for vals in itertools.product(*axes.values())]
 
-# %% ../nbs/04_experiments.ipynb #f2e247ea
+# %% ../nbs/04_experiments.ipynb #a62446b5
 PRESETS = dict(
     tiny=dict(
         about='tiny: 8 images per split, 64 px, width 8, 1 epoch; tests the code path, its Dice means nothing',
@@ -68,8 +68,8 @@ PRESETS = dict(
                   resnet34_unet=dict(model_opts=dict(base=8), lr=1e-3, bs=4)),
         bs=[2, 4], lr_mult=[1, 3], recipes=['A', 'none']),
     quick=dict(
-        about='quick: the demo data, 64 px, width 8, 8 epochs; a few minutes on 2 CPU cores',
-        data='demo', common=dict(size=64, epochs=8, recipe='A', seed=0, num_workers=0, device='cpu'),
+        about='quick: the demo data, 64 px, width 8, 176 steps at batch 8 (8 epochs of the shared sample); a few minutes on 2 CPU cores',
+        data='demo', steps=176, common=dict(size=64, epochs=8, recipe='A', seed=0, num_workers=0, device='cpu'),
         nets=dict(unet=dict(model_opts=dict(base=8), lr=3e-3, bs=8),
                   resnet34_unet=dict(model_opts=dict(base=8), lr=3e-3, bs=8)),
         study_nets=('resnet34_unet',), bs=[4, 8, 32], lr_mult=[0.1, 1, 10], recipes=['A', 'none']),
@@ -90,14 +90,14 @@ STUDIES = ('networks', 'bs', 'bs_steps', 'lr', 'prep')
 STUDY_TITLES = dict(networks='UNet vs ResNet34-UNet', bs='batch size at equal epochs', bs_steps='batch size at equal optimiser steps',
                     lr='learning rate', prep='preprocessing')
 
-# %% ../nbs/04_experiments.ipynb #d983cd08
+# %% ../nbs/04_experiments.ipynb #250e14a2
 def steps_per_epoch(n_train:int, # training images
                     bs:int, # batch size
                    ) -> int:
     "Optimiser steps in one epoch: `petlab.data.get_dls` drops the last incomplete batch (unless it is the only one)"
     return n_train // bs if n_train > bs else 1
 
-# %% ../nbs/04_experiments.ipynb #e462b6e5
+# %% ../nbs/04_experiments.ipynb #5dce0360
 def train_size(data_path, # dataset root
                limit:int|None=None, # `TrainConfig.limit`
               ) -> int:
@@ -105,7 +105,7 @@ def train_size(data_path, # dataset root
     n = len(load_split(data_path, 'train', check=False))
     return min(n, limit) if limit else n
 
-# %% ../nbs/04_experiments.ipynb #101cab2b
+# %% ../nbs/04_experiments.ipynb #439483c2
 def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', 'lr' or 'prep'
                   preset:str='cpu', # a key of `PRESETS`
                   data_path=None, # dataset root; default: `demo_data_path()` ('tiny', 'quick', 'cpu') or `get_data_path()` ('paper')
@@ -122,10 +122,13 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', '
     for net, opts in p['nets'].items():
         if study != 'networks' and net not in p.get('study_nets', p['nets']): continue
         base = {**p['common'], 'model': net, **opts, 'data_path': str(data_path), **overrides}
+        if n_train is None and (data_path/'annotations').is_dir(): n_train = train_size(data_path, base.get('limit'))
+        n = n_train or p.get('n_train')
+        if p.get('steps') and n and 'epochs' not in overrides:  # a budget of steps: as many epochs as that takes on this data
+            base['epochs'] = -(-p['steps'] // steps_per_epoch(n, base['bs']))
         if study == 'networks': out.append(base)
         elif study == 'bs':     out += grid(base, bs=p['bs'])
         elif study == 'bs_steps':  # every batch size gets the base run's number of optimiser steps
-            n = n_train or (train_size(data_path, base.get('limit')) if (data_path/'annotations').is_dir() else p.get('n_train'))
             if n is None: raise PetlabError(f"study 'bs_steps' counts the training images: no dataset at {data_path}")
             steps = base['epochs'] * steps_per_epoch(n, base['bs'])
             out += [{**base, 'bs': b, 'epochs': -(-steps // steps_per_epoch(n, b))} for b in p['bs']]
@@ -133,7 +136,7 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', '
         else:                   out += grid(base, recipe=p['recipes'])
     return out
 
-# %% ../nbs/04_experiments.ipynb #209f38f3
+# %% ../nbs/04_experiments.ipynb #68c2b1f6
 def run_state(run_dir # a run's folder
              ) -> str:
     "'new', 'done', 'failed' or 'partial' (interrupted)"
@@ -142,21 +145,21 @@ def run_state(run_dir # a run's folder
     if not (rd/'result.json').exists(): return 'partial'
     return json.loads((rd/'result.json').read_text())['status']
 
-# %% ../nbs/04_experiments.ipynb #4dfbfc15
+# %% ../nbs/04_experiments.ipynb #505df24c
 SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train` (see `petlab.runs.RUN_FILES`)
 
-# %% ../nbs/04_experiments.ipynb #2b2ccf0e
+# %% ../nbs/04_experiments.ipynb #9a427117
 def _write_json(path, obj):
     "Write `obj` as JSON to `path` atomically (`petlab.core.atomic_write`, as the run's own files)"
     with atomic_write(path) as f: f.write(json.dumps(obj, indent=1, default=str))
 
-# %% ../nbs/04_experiments.ipynb #29a27731
+# %% ../nbs/04_experiments.ipynb #df2ffb0e
 def _history(run_dir) -> pd.DataFrame:
     "The run's epoch-by-epoch history (empty if it has none yet)"
     f = Path(run_dir)/'history.csv'
     return pd.read_csv(f) if f.exists() else pd.DataFrame(columns=['epoch', 'train_dice', 'valid_dice'])
 
-# %% ../nbs/04_experiments.ipynb #796ded1f
+# %% ../nbs/04_experiments.ipynb #a9a08e10
 def run_one(cfg, # a `TrainConfig` or a dict of its fields
             sweep_dir, # the sweep folder: the run lives in `sweep_dir/runs/run_name(cfg)`
             train_fn=None, # `train(cfg, run_dir, resume=, overwrite=)`; default `petlab.train.train`
@@ -199,11 +202,11 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
     _write_json(rd/'result.json', res)
     return {**res, 'action': action}
 
-# %% ../nbs/04_experiments.ipynb #53ddad00
+# %% ../nbs/04_experiments.ipynb #c8449a1a
 COLUMNS = ['name', 'status', 'model', 'recipe', 'bs', 'lr', 'size', 'epochs', 'epochs_run', 'best_epoch',
            'best_valid_dice', 'test_dice', 'test_dice_dataset', 'test_iou', 'wall_s', 'error']
 
-# %% ../nbs/04_experiments.ipynb #470495ce
+# %% ../nbs/04_experiments.ipynb #60d1a7b7
 def results_table(sweep_dir, # the sweep folder
                   names=None, # run names to include, in this order; default: every run in the folder
                  ) -> pd.DataFrame:
@@ -222,7 +225,7 @@ def results_table(sweep_dir, # the sweep folder
         if c not in df: df[c] = None
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
-# %% ../nbs/04_experiments.ipynb #c8dc3a14
+# %% ../nbs/04_experiments.ipynb #1f02d399
 def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (or `TrainConfig`s)
           sweep_dir, # the sweep folder; each run gets `sweep_dir/runs/<run_name>`
           train_fn=None, # default `petlab.train.train`
@@ -245,7 +248,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
             print(f"{r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
     return results_table(sweep_dir, names)
 
-# %% ../nbs/04_experiments.ipynb #afb6f366
+# %% ../nbs/04_experiments.ipynb #bc76078d
 def _save(fig, fname):
     "Save `fig` to `fname` (if given) as a PNG"
     if fname is not None:
@@ -253,7 +256,7 @@ def _save(fig, fname):
         fig.savefig(fname, dpi=90, bbox_inches='tight')
     return fig
 
-# %% ../nbs/04_experiments.ipynb #3772248b
+# %% ../nbs/04_experiments.ipynb #a88bdb25
 def plot_curves(table:pd.DataFrame, # results table of the runs to show (one panel each)
                 sweep_dir, # the sweep folder
                 fname=None, # save the figure there
@@ -270,7 +273,7 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #cc8acdcb
+# %% ../nbs/04_experiments.ipynb #6008c24b
 def plot_vs(table:pd.DataFrame, # results table of a study
             x:str, # the swept setting: 'bs', 'lr' or 'recipe'
             fname=None, # save the figure there
@@ -302,7 +305,7 @@ def plot_vs(table:pd.DataFrame, # results table of a study
     ax.legend(fontsize=8)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #5848ae37
+# %% ../nbs/04_experiments.ipynb #0c9959b1
 def best_run(table:pd.DataFrame # a results table
             ) -> pd.Series:
     "The finished run with the highest best valid Dice"
@@ -310,7 +313,7 @@ def best_run(table:pd.DataFrame # a results table
     if not len(t): raise PetlabError('no finished run in the table: run a study first')
     return t.loc[t.best_valid_dice.astype(float).idxmax()]
 
-# %% ../nbs/04_experiments.ipynb #74664787
+# %% ../nbs/04_experiments.ipynb #ffb81fd6
 def breakdown(run_dir, # a finished run's folder
               by:str='breed', # 'species' or 'breed'
              ) -> pd.DataFrame:
@@ -319,7 +322,7 @@ def breakdown(run_dir, # a finished run's folder
     return (pi.groupby(by).dice.agg(['mean', 'count']).rename(columns=dict(mean='dice', count='images'))
               .sort_values('dice').reset_index())
 
-# %% ../nbs/04_experiments.ipynb #127d1810
+# %% ../nbs/04_experiments.ipynb #976059ab
 def plot_breakdown(run_dir, # a finished run's folder
                    fname=None, # save the figure there
                    title:str='', # figure title
@@ -337,7 +340,7 @@ def plot_breakdown(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #7376cefa
+# %% ../nbs/04_experiments.ipynb #74d38a9d
 def plot_gallery(run_dir, # a finished run's folder
                  k:int=3, # how many best and how many worst images
                  fname=None, # save the figure there
@@ -360,7 +363,7 @@ def plot_gallery(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #26113e0b
+# %% ../nbs/04_experiments.ipynb #06712c3b
 def data_label(data_path, # dataset root
                limit:int|None=None, # `TrainConfig.limit`
               ) -> str:
@@ -371,7 +374,7 @@ def data_label(data_path, # dataset root
     if limit: n = [min(o, limit) for o in n]
     return f"{d.name}: {n[0]} train / {n[1]} valid / {n[2]} test images"
 
-# %% ../nbs/04_experiments.ipynb #5f1fc8da
+# %% ../nbs/04_experiments.ipynb #b012a7d4
 def preset_label(preset:str, # a key of `PRESETS`
                  data_path=None, # dataset root (default: the preset's)
                 ) -> str:
@@ -380,11 +383,12 @@ def preset_label(preset:str, # a key of `PRESETS`
     if data_path is None: data_path = demo_data_path() if p['data'] == 'demo' else get_data_path()
     c, nets = p['common'], list(p['nets'].values())
     widths = sorted({str(o.get('model_opts', {}).get('base', 'full')) for o in nets})
-    epochs = sorted({o.get('epochs', c.get('epochs')) for o in nets})
+    try: epochs = sorted({o['epochs'] for o in study_configs('networks', preset, data_path)})
+    except PetlabError: epochs = sorted({o.get('epochs', c.get('epochs')) for o in nets})
     return (f"preset '{preset}', {data_label(data_path, c.get('limit'))}, {c['size']} px, width {'/'.join(widths)}, "
             f"{'/'.join(map(str, epochs))} epochs (base runs)")
 
-# %% ../nbs/04_experiments.ipynb #52121c41
+# %% ../nbs/04_experiments.ipynb #a346ff26
 def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
               preset:str='cpu', # a key of `PRESETS`
               sweep_dir=None, # default `runs/sweep-<preset>`
@@ -407,7 +411,7 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
     else: plot_vs(t, dict(prep='recipe', bs_steps='bs').get(study, study), sweep_dir/f'{study}.png', title)
     return t
 
-# %% ../nbs/04_experiments.ipynb #0d907523
+# %% ../nbs/04_experiments.ipynb #85ff9e6d
 def report(sweep_dir, # a sweep folder
            k:int=3, # best and worst images in the gallery
            title:str='', # figure titles, e.g. the preset
@@ -421,7 +425,7 @@ def report(sweep_dir, # a sweep folder
     plot_gallery(rd, k, sweep_dir/'gallery.png', t)
     return breakdown(rd, 'species')
 
-# %% ../nbs/04_experiments.ipynb #f574fd1e
+# %% ../nbs/04_experiments.ipynb #3163d08a
 def sweep_cache_dir(preset:str, # a key of `PRESETS`
                     data_path=None, # dataset root (default: the preset's)
                    ) -> Path:
@@ -431,7 +435,7 @@ def sweep_cache_dir(preset:str, # a key of `PRESETS`
     d = Path(data_path).expanduser().resolve()
     return get_cache_dir()/'sweeps'/f"{preset}-{d.name}-{hashlib.sha1(str(d).encode()).hexdigest()[:8]}"
 
-# %% ../nbs/04_experiments.ipynb #d1b681b5
+# %% ../nbs/04_experiments.ipynb #56924968
 def with_steps(table:pd.DataFrame, # a results table
                n_train:int, # training images of its runs
               ) -> pd.DataFrame:
@@ -441,7 +445,7 @@ def with_steps(table:pd.DataFrame, # a results table
     t['steps'] = t.steps_per_epoch * t.epochs_run.fillna(0).astype(int)
     return t
 
-# %% ../nbs/04_experiments.ipynb #4b8e673f
+# %% ../nbs/04_experiments.ipynb #0976b7fb
 def plot_bs_studies(t_epochs:pd.DataFrame, # the 'bs' study's table (equal epochs)
                     t_steps:pd.DataFrame, # the 'bs_steps' study's table (equal optimiser steps)
                     sweep_dir, # the sweep folder (for the histories)
@@ -471,7 +475,7 @@ def plot_bs_studies(t_epochs:pd.DataFrame, # the 'bs' study's table (equal epoch
     fig.suptitle(title, fontsize=10)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #7540f38d
+# %% ../nbs/04_experiments.ipynb #5664ff9b
 def plot_lr_study(table:pd.DataFrame, # the 'lr' study's table
                   finder:LRFind|None=None, # `lr_find`'s result for the base run, drawn on the left
                   fname=None, # save the figure there
@@ -496,7 +500,7 @@ def plot_lr_study(table:pd.DataFrame, # the 'lr' study's table
     fig.suptitle(title, fontsize=10)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #44f2852c
+# %% ../nbs/04_experiments.ipynb #890b1588
 def save_lr_find(res:LRFind, # `lr_find`'s result
                  path, # a .json file
                  **extra # more fields to store (e.g. the settings)
@@ -512,10 +516,10 @@ def load_lr_find(path # a file written by `save_lr_find`
     losses = smooth(raw); sg = suggest(lrs, losses)
     return LRFind(lrs, losses, raw, sg, sg['fall'], d['diverged'], d.get('about', ''))
 
-# %% ../nbs/04_experiments.ipynb #7f44e82a
+# %% ../nbs/04_experiments.ipynb #c70e72d4
 HISTORY_COLUMNS = ['epoch', 'train_loss', 'train_dice', 'valid_loss', 'valid_dice', 'lr']
 
-# %% ../nbs/04_experiments.ipynb #69ca6ec3
+# %% ../nbs/04_experiments.ipynb #50e11a31
 def check_recorded(rec_dir, # a folder of recorded results, e.g. nbs/results/cpu
                    preset:str, # the preset it recorded
                   ) -> dict:

@@ -9,15 +9,15 @@ __all__ = ['RUNTIME_KEYS', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'SWEEP_FILES', 
            'plot_gallery', 'data_label', 'preset_label', 'run_study', 'report', 'sweep_cache_dir', 'with_steps',
            'plot_bs_studies', 'plot_lr_study', 'save_lr_find', 'load_lr_find', 'check_recorded']
 
-# %% ../nbs/04_experiments.ipynb #732dd700
+# %% ../nbs/04_experiments.ipynb #2ab7cea1
 import dataclasses, hashlib, itertools, json, os, time, traceback
 from pathlib import Path
 
-# %% ../nbs/04_experiments.ipynb #9db72765
+# %% ../nbs/04_experiments.ipynb #e34e882e
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/04_experiments.ipynb #87f994b0
+# %% ../nbs/04_experiments.ipynb #866731ed
 from .core import PetlabError, atomic_write, get_cache_dir, get_data_path
 from .data import PetSegDataset, load_split
 from .download import demo_data_path
@@ -26,24 +26,24 @@ from .lr_find import LRFind, lr_find, plot_lr_find, smooth, suggest
 from .runs import load_checkpoint, prepare_run_dir
 from .train import TrainConfig, plot_history, train
 
-# %% ../nbs/04_experiments.ipynb #16aa2553
+# %% ../nbs/04_experiments.ipynb #f51737b6
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
 
-# %% ../nbs/04_experiments.ipynb #695d1b5b
+# %% ../nbs/04_experiments.ipynb #dbd1d7e8
 def as_settings(cfg # a `TrainConfig` or a dict of its fields
                ) -> dict:
     "`cfg` as a plain dict of settings, checked against the fields of `TrainConfig`"
     if dataclasses.is_dataclass(cfg): cfg = dataclasses.asdict(cfg)
     return dataclasses.asdict(TrainConfig.from_dict(cfg))
 
-# %% ../nbs/04_experiments.ipynb #ef851093
+# %% ../nbs/04_experiments.ipynb #9956a541
 def run_key(cfg # a `TrainConfig` or a dict of its fields
            ) -> dict:
     "The settings that define a run: `TrainConfig` fields that differ from their default, runtime-only fields dropped"
     s, dflt = as_settings(cfg), dataclasses.asdict(TrainConfig())
     return {k: v for k, v in sorted(s.items()) if k not in RUNTIME_KEYS and v != dflt[k]}
 
-# %% ../nbs/04_experiments.ipynb #79e17654
+# %% ../nbs/04_experiments.ipynb #f32a8ce5
 def run_name(cfg # a `TrainConfig` or a dict of its fields
             ) -> str:
     "A stable, readable folder name: model, recipe, batch size, lr, epochs and a hash of `run_key(cfg)`"
@@ -51,7 +51,7 @@ def run_name(cfg # a `TrainConfig` or a dict of its fields
     h = hashlib.sha1(json.dumps(run_key(s), sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{s['model']}-{s['recipe']}-bs{s['bs']}-lr{s['lr']:g}-e{s['epochs']}-{h}"
 
-# %% ../nbs/04_experiments.ipynb #056c7e3b
+# %% ../nbs/04_experiments.ipynb #5c7a0b08
 def grid(base:dict=None, # settings shared by every run
          **axes # setting=list of values, e.g. `bs=[8, 16]`
         ) -> list:
@@ -59,7 +59,7 @@ def grid(base:dict=None, # settings shared by every run
     keys = list(axes)
     return [{**(base or {}), **dict(zip(keys, vals))} for vals in itertools.product(*axes.values())]
 
-# %% ../nbs/04_experiments.ipynb #a62446b5
+# %% ../nbs/04_experiments.ipynb #022158f4
 PRESETS = dict(
     tiny=dict(
         about='tiny: 8 images per split, 64 px, width 8, 1 epoch; tests the code path, its Dice means nothing',
@@ -90,14 +90,14 @@ STUDIES = ('networks', 'bs', 'bs_steps', 'lr', 'prep')
 STUDY_TITLES = dict(networks='UNet vs ResNet34-UNet', bs='batch size at equal epochs', bs_steps='batch size at equal optimiser steps',
                     lr='learning rate', prep='preprocessing')
 
-# %% ../nbs/04_experiments.ipynb #250e14a2
+# %% ../nbs/04_experiments.ipynb #2c28fc5d
 def steps_per_epoch(n_train:int, # training images
                     bs:int, # batch size
                    ) -> int:
     "Optimiser steps in one epoch: `petlab.data.get_dls` drops the last incomplete batch (unless it is the only one)"
     return n_train // bs if n_train > bs else 1
 
-# %% ../nbs/04_experiments.ipynb #5dce0360
+# %% ../nbs/04_experiments.ipynb #d9ccd7e1
 def train_size(data_path, # dataset root
                limit:int|None=None, # `TrainConfig.limit`
               ) -> int:
@@ -105,7 +105,7 @@ def train_size(data_path, # dataset root
     n = len(load_split(data_path, 'train', check=False))
     return min(n, limit) if limit else n
 
-# %% ../nbs/04_experiments.ipynb #439483c2
+# %% ../nbs/04_experiments.ipynb #cab76acb
 def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', 'lr' or 'prep'
                   preset:str='cpu', # a key of `PRESETS`
                   data_path=None, # dataset root; default: `demo_data_path()` ('tiny', 'quick', 'cpu') or `get_data_path()` ('paper')
@@ -136,7 +136,7 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', '
         else:                   out += grid(base, recipe=p['recipes'])
     return out
 
-# %% ../nbs/04_experiments.ipynb #68c2b1f6
+# %% ../nbs/04_experiments.ipynb #463b32a9
 def run_state(run_dir # a run's folder
              ) -> str:
     "'new', 'done', 'failed' or 'partial' (interrupted)"
@@ -145,21 +145,21 @@ def run_state(run_dir # a run's folder
     if not (rd/'result.json').exists(): return 'partial'
     return json.loads((rd/'result.json').read_text())['status']
 
-# %% ../nbs/04_experiments.ipynb #505df24c
+# %% ../nbs/04_experiments.ipynb #a13dcb66
 SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train` (see `petlab.runs.RUN_FILES`)
 
-# %% ../nbs/04_experiments.ipynb #9a427117
+# %% ../nbs/04_experiments.ipynb #fe9f18a5
 def _write_json(path, obj):
     "Write `obj` as JSON to `path` atomically (`petlab.core.atomic_write`, as the run's own files)"
     with atomic_write(path) as f: f.write(json.dumps(obj, indent=1, default=str))
 
-# %% ../nbs/04_experiments.ipynb #df2ffb0e
+# %% ../nbs/04_experiments.ipynb #15deda74
 def _history(run_dir) -> pd.DataFrame:
     "The run's epoch-by-epoch history (empty if it has none yet)"
     f = Path(run_dir)/'history.csv'
     return pd.read_csv(f) if f.exists() else pd.DataFrame(columns=['epoch', 'train_dice', 'valid_dice'])
 
-# %% ../nbs/04_experiments.ipynb #a9a08e10
+# %% ../nbs/04_experiments.ipynb #51b0373c
 def run_one(cfg, # a `TrainConfig` or a dict of its fields
             sweep_dir, # the sweep folder: the run lives in `sweep_dir/runs/run_name(cfg)`
             train_fn=None, # `train(cfg, run_dir, resume=, overwrite=)`; default `petlab.train.train`
@@ -202,11 +202,11 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
     _write_json(rd/'result.json', res)
     return {**res, 'action': action}
 
-# %% ../nbs/04_experiments.ipynb #c8449a1a
+# %% ../nbs/04_experiments.ipynb #00370697
 COLUMNS = ['name', 'status', 'model', 'recipe', 'bs', 'lr', 'size', 'epochs', 'epochs_run', 'best_epoch',
            'best_valid_dice', 'test_dice', 'test_dice_dataset', 'test_iou', 'wall_s', 'error']
 
-# %% ../nbs/04_experiments.ipynb #60d1a7b7
+# %% ../nbs/04_experiments.ipynb #fc8bf49b
 def results_table(sweep_dir, # the sweep folder
                   names=None, # run names to include, in this order; default: every run in the folder
                  ) -> pd.DataFrame:
@@ -225,7 +225,7 @@ def results_table(sweep_dir, # the sweep folder
         if c not in df: df[c] = None
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
-# %% ../nbs/04_experiments.ipynb #1f02d399
+# %% ../nbs/04_experiments.ipynb #53f38162
 def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (or `TrainConfig`s)
           sweep_dir, # the sweep folder; each run gets `sweep_dir/runs/<run_name>`
           train_fn=None, # default `petlab.train.train`
@@ -248,7 +248,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
             print(f"{r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
     return results_table(sweep_dir, names)
 
-# %% ../nbs/04_experiments.ipynb #bc76078d
+# %% ../nbs/04_experiments.ipynb #872df5af
 def _save(fig, fname):
     "Save `fig` to `fname` (if given) as a PNG"
     if fname is not None:
@@ -256,7 +256,7 @@ def _save(fig, fname):
         fig.savefig(fname, dpi=90, bbox_inches='tight')
     return fig
 
-# %% ../nbs/04_experiments.ipynb #a88bdb25
+# %% ../nbs/04_experiments.ipynb #fc7eab47
 def plot_curves(table:pd.DataFrame, # results table of the runs to show (one panel each)
                 sweep_dir, # the sweep folder
                 fname=None, # save the figure there
@@ -273,7 +273,7 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #6008c24b
+# %% ../nbs/04_experiments.ipynb #278fc9f1
 def plot_vs(table:pd.DataFrame, # results table of a study
             x:str, # the swept setting: 'bs', 'lr' or 'recipe'
             fname=None, # save the figure there
@@ -305,7 +305,7 @@ def plot_vs(table:pd.DataFrame, # results table of a study
     ax.legend(fontsize=8)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #0c9959b1
+# %% ../nbs/04_experiments.ipynb #a056296e
 def best_run(table:pd.DataFrame # a results table
             ) -> pd.Series:
     "The finished run with the highest best valid Dice"
@@ -313,7 +313,7 @@ def best_run(table:pd.DataFrame # a results table
     if not len(t): raise PetlabError('no finished run in the table: run a study first')
     return t.loc[t.best_valid_dice.astype(float).idxmax()]
 
-# %% ../nbs/04_experiments.ipynb #ffb81fd6
+# %% ../nbs/04_experiments.ipynb #a6c390cc
 def breakdown(run_dir, # a finished run's folder
               by:str='breed', # 'species' or 'breed'
              ) -> pd.DataFrame:
@@ -322,7 +322,7 @@ def breakdown(run_dir, # a finished run's folder
     return (pi.groupby(by).dice.agg(['mean', 'count']).rename(columns=dict(mean='dice', count='images'))
               .sort_values('dice').reset_index())
 
-# %% ../nbs/04_experiments.ipynb #976059ab
+# %% ../nbs/04_experiments.ipynb #b250208d
 def plot_breakdown(run_dir, # a finished run's folder
                    fname=None, # save the figure there
                    title:str='', # figure title
@@ -340,7 +340,7 @@ def plot_breakdown(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #74d38a9d
+# %% ../nbs/04_experiments.ipynb #a1747f49
 def plot_gallery(run_dir, # a finished run's folder
                  k:int=3, # how many best and how many worst images
                  fname=None, # save the figure there
@@ -363,7 +363,7 @@ def plot_gallery(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #06712c3b
+# %% ../nbs/04_experiments.ipynb #d57edc1a
 def data_label(data_path, # dataset root
                limit:int|None=None, # `TrainConfig.limit`
               ) -> str:
@@ -374,7 +374,7 @@ def data_label(data_path, # dataset root
     if limit: n = [min(o, limit) for o in n]
     return f"{d.name}: {n[0]} train / {n[1]} valid / {n[2]} test images"
 
-# %% ../nbs/04_experiments.ipynb #b012a7d4
+# %% ../nbs/04_experiments.ipynb #072c6c41
 def preset_label(preset:str, # a key of `PRESETS`
                  data_path=None, # dataset root (default: the preset's)
                 ) -> str:
@@ -388,7 +388,7 @@ def preset_label(preset:str, # a key of `PRESETS`
     return (f"preset '{preset}', {data_label(data_path, c.get('limit'))}, {c['size']} px, width {'/'.join(widths)}, "
             f"{'/'.join(map(str, epochs))} epochs (base runs)")
 
-# %% ../nbs/04_experiments.ipynb #a346ff26
+# %% ../nbs/04_experiments.ipynb #d85c9059
 def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
               preset:str='cpu', # a key of `PRESETS`
               sweep_dir=None, # default `runs/sweep-<preset>`
@@ -411,7 +411,7 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
     else: plot_vs(t, dict(prep='recipe', bs_steps='bs').get(study, study), sweep_dir/f'{study}.png', title)
     return t
 
-# %% ../nbs/04_experiments.ipynb #85ff9e6d
+# %% ../nbs/04_experiments.ipynb #a72b674c
 def report(sweep_dir, # a sweep folder
            k:int=3, # best and worst images in the gallery
            title:str='', # figure titles, e.g. the preset
@@ -425,7 +425,7 @@ def report(sweep_dir, # a sweep folder
     plot_gallery(rd, k, sweep_dir/'gallery.png', t)
     return breakdown(rd, 'species')
 
-# %% ../nbs/04_experiments.ipynb #3163d08a
+# %% ../nbs/04_experiments.ipynb #f9c78954
 def sweep_cache_dir(preset:str, # a key of `PRESETS`
                     data_path=None, # dataset root (default: the preset's)
                    ) -> Path:
@@ -435,7 +435,7 @@ def sweep_cache_dir(preset:str, # a key of `PRESETS`
     d = Path(data_path).expanduser().resolve()
     return get_cache_dir()/'sweeps'/f"{preset}-{d.name}-{hashlib.sha1(str(d).encode()).hexdigest()[:8]}"
 
-# %% ../nbs/04_experiments.ipynb #56924968
+# %% ../nbs/04_experiments.ipynb #be73897c
 def with_steps(table:pd.DataFrame, # a results table
                n_train:int, # training images of its runs
               ) -> pd.DataFrame:
@@ -445,7 +445,7 @@ def with_steps(table:pd.DataFrame, # a results table
     t['steps'] = t.steps_per_epoch * t.epochs_run.fillna(0).astype(int)
     return t
 
-# %% ../nbs/04_experiments.ipynb #0976b7fb
+# %% ../nbs/04_experiments.ipynb #6fe4857f
 def plot_bs_studies(t_epochs:pd.DataFrame, # the 'bs' study's table (equal epochs)
                     t_steps:pd.DataFrame, # the 'bs_steps' study's table (equal optimiser steps)
                     sweep_dir, # the sweep folder (for the histories)
@@ -457,9 +457,10 @@ def plot_bs_studies(t_epochs:pd.DataFrame, # the 'bs' study's table (equal epoch
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(12, 4.2), layout='constrained')
     for t, m, ls, lab, dy in ((t_epochs, 'o', '-', 'equal epochs', -13), (t_steps, 's', '--', 'equal optimiser steps', 6)):
         d = with_steps(t[t.status == 'done'], n_train).sort_values('bs')
-        a0.plot(d.bs, d.best_valid_dice, marker=m, ls=ls, label=lab)
+        line, = a0.plot(d.bs, d.best_valid_dice, marker=m, ls=ls, label=lab)
         for _, r in d.iterrows():
-            a0.annotate(f"{r.steps} steps", (r.bs, r.best_valid_dice), textcoords='offset points', xytext=(4, dy), fontsize=7)
+            a0.annotate(f"{r.steps} steps", (r.bs, r.best_valid_dice), textcoords='offset points', xytext=(4, dy), fontsize=7,
+                        color=line.get_color())
     bss = sorted(set(t_epochs.bs) | set(t_steps.bs))
     a0.set_xscale('log', base=2); a0.set_xticks(bss, [str(b) for b in bss]); a0.minorticks_off()
     a0.set(xlabel='batch size', ylabel='best valid Dice (mean per image)', ylim=(-0.03, 1), title='best valid Dice')
@@ -475,7 +476,7 @@ def plot_bs_studies(t_epochs:pd.DataFrame, # the 'bs' study's table (equal epoch
     fig.suptitle(title, fontsize=10)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #5664ff9b
+# %% ../nbs/04_experiments.ipynb #8d1a0eb4
 def plot_lr_study(table:pd.DataFrame, # the 'lr' study's table
                   finder:LRFind|None=None, # `lr_find`'s result for the base run, drawn on the left
                   fname=None, # save the figure there
@@ -500,7 +501,7 @@ def plot_lr_study(table:pd.DataFrame, # the 'lr' study's table
     fig.suptitle(title, fontsize=10)
     return _save(fig, fname)
 
-# %% ../nbs/04_experiments.ipynb #890b1588
+# %% ../nbs/04_experiments.ipynb #d8c47c43
 def save_lr_find(res:LRFind, # `lr_find`'s result
                  path, # a .json file
                  **extra # more fields to store (e.g. the settings)
@@ -516,10 +517,10 @@ def load_lr_find(path # a file written by `save_lr_find`
     losses = smooth(raw); sg = suggest(lrs, losses)
     return LRFind(lrs, losses, raw, sg, sg['fall'], d['diverged'], d.get('about', ''))
 
-# %% ../nbs/04_experiments.ipynb #c70e72d4
+# %% ../nbs/04_experiments.ipynb #d7066cac
 HISTORY_COLUMNS = ['epoch', 'train_loss', 'train_dice', 'valid_loss', 'valid_dice', 'lr']
 
-# %% ../nbs/04_experiments.ipynb #50e11a31
+# %% ../nbs/04_experiments.ipynb #62f9ebb7
 def check_recorded(rec_dir, # a folder of recorded results, e.g. nbs/results/cpu
                    preset:str, # the preset it recorded
                   ) -> dict:

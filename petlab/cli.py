@@ -101,6 +101,8 @@ def _train_parser():
     p.add_argument('--resume', action='store_true', help="continue the run in --run_dir from its last.pt, with its own settings")
     p.add_argument('--overwrite', action='store_true', help='replace the run in --run_dir (only the files petlab wrote are removed)')
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--lr_find', nargs='?', const='', default=None, metavar='PNG',
+                   help='run the learning-rate finder instead of training (100 steps, no run folder): print the suggested lr; with PNG, also save the curve there')
     return add_config_args(p)
 
 @user_errors('petlab_train')
@@ -114,6 +116,12 @@ def train_cli(argv:list|None=None, # arguments (default: the command line)
     if env.world_size > 1 and not a.run_dir:   # each process would make up its own dated name
         raise PetlabError("under torchrun, name the run folder: -r/--run_dir RUN (every process must write to the same one)")
     given = config_args(a)
+    if a.lr_find is not None:
+        if a.resume: p.error('--lr_find starts from a fresh model: it cannot be combined with --resume')
+        if a.lr_find and Path(a.lr_find).exists(): raise PetlabError(f"{a.lr_find} already exists: choose another file for the curve")
+        from petlab.lr_find import run_lr_find
+        run_lr_find(TrainConfig(**given), png=a.lr_find or None, progress=not a.quiet)
+        return
     cfg = resume_config(a.run_dir, given) if a.resume and (Path(a.run_dir)/'config.json').is_file() else TrainConfig(**given)
     run_dir = Path(a.run_dir or f'runs/{cfg.model}-{time.strftime("%Y%m%d-%H%M%S")}')
     try: learn = train(cfg, run_dir, resume=a.resume, overwrite=a.overwrite, progress=not a.quiet)

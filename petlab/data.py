@@ -13,7 +13,7 @@ import os
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwise asks PyPI for updates at import
 
 # %% ../nbs/00_data.ipynb #7889fcc5
-import hashlib, json, shutil, tempfile, warnings
+import hashlib, json, shutil, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -338,6 +338,10 @@ def cache_pairs(samples:list, # the `Sample`s to decode
     folder = base/f'{src.name}-{hashlib.sha1(str(src).encode()).hexdigest()[:8]}'
     names, content = _cache_key(samples, h, w)
     final = folder/f'{h}x{w}-n{len(samples)}-{names}-{content}'
+    for half in folder.glob('.build-*'):  # left by a killed build: untouched for an hour, so no process is writing it
+        try:
+            if half.stat().st_mtime < time.time() - 3600: shutil.rmtree(half, ignore_errors=True)
+        except OSError: pass  # another process removed it first
     if final.exists():
         if (why := _cache_problem(final, samples, h, w)) is None: return final
         warnings.warn(f'decoded cache {final} is damaged ({why}): rebuilding it')

@@ -238,7 +238,7 @@ def safe_extract(archive:str|Path, # a .tar, .tar.gz, .tar.bz2 or .tar.xz file
     except _FILTERED as e:  # tarfile's own 'data' filter refused a member our checks let through
         raise UnsafeArchiveError(f'Refusing to extract {archive}: {e}. Delete it and download it again.') from e
     except _DAMAGED as e:
-        raise DamagedArchiveError(f'{archive} is damaged ({type(e).__name__}: {e}): delete it and download it again '
+        raise DamagedArchiveError(f'{archive} is damaged ({type(e).__name__}: {" ".join(str(e).split())}): delete it and download it again '
                                   f'(`petlab_download` does both when the md5 is wrong).') from e
     return sorted({PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts})
 

@@ -76,6 +76,7 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
     model, meta = load_model(model_or_ckpt)
     s = ckpt_settings(meta, size=size, recipe=recipe, data_path=data_path)
     if not 0 < thresh < 1: raise PetlabError(f"thresh must be between 0 and 1 (a probability), not {thresh}")
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise PetlabError(f"bs (batch size, -b) must be a positive whole number, not {bs!r}")
     root = data_root(s['data_path'])
     ds = PetSegDataset(root, split, s['size'], s['recipe'], train=False, cache=cache, limit=limit)
     if len(ds) == 0: raise PetlabError(f"the {split} split of {root} has no images: nothing to evaluate")
@@ -334,6 +335,8 @@ def infer(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file or an `
     from PIL import Image
     model, meta = load_model(model_or_ckpt)
     s = ckpt_settings(meta, size=size, recipe=recipe)
+    if not 0 < thresh < 1: raise PetlabError(f"thresh must be between 0 and 1 (a probability), not {thresh}")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir(): raise PetlabError(f"the output folder {out_dir} is a file: choose another folder (-o)")
     files = image_files(inputs)
     names = output_names(files, out_dir)
     ins = {f.resolve() for f in files}

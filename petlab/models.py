@@ -48,6 +48,7 @@ def check_opts(name:str, # the model's name in `MODELS`, for the messages
         ann = params[k].annotation
         if not _type_ok(v, ann):
             raise PetlabError(f'option {k!r} of {name} must be {_type_name(ann)}, not {type(v).__name__} {v!r}')
+        if isinstance(v, int) and not isinstance(v, bool) and v < 1: raise PetlabError(f'option {k!r} of {name} must be at least 1, not {v}')
 
 # %% ../nbs/02a_models.ipynb #5371804f
 def get_model(name:str, # one of `MODELS`: 'unet' or 'resnet34_unet'

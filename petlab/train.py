@@ -538,6 +538,9 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, env):
     learn.cfg, learn.run_dir, learn.spec, learn.world_size = cfg, run_dir, spec, W
     if resume:
         ckpt = from_rank0(read_checkpoint, run_dir/'last.pt')
+        if not isinstance(ckpt.get('train_state'), dict):
+            raise PetlabError(f"cannot resume {run_dir}: its last.pt holds no training state (is it a copy of best.pt?); "
+                              "start again with overwrite=True (--overwrite)")
         learn.model.load_state_dict(ckpt['state_dict'])
         learn.load_state_dict(ckpt['train_state'])
         if progress and main:

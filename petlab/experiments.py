@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['RUNTIME_KEYS', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'SWEEP_FILES', 'COLUMNS', 'HISTORY_COLUMNS', 'as_settings',
-           'run_key', 'run_name', 'grid', 'steps_per_epoch', 'train_size', 'study_configs', 'run_state', 'run_one',
-           'results_table', 'sweep', 'plot_curves', 'plot_vs', 'best_run', 'breakdown', 'plot_breakdown',
+           'run_key', 'run_name', 'grid', 'steps_per_epoch', 'train_size', 'preset_data', 'study_configs', 'run_state',
+           'run_one', 'results_table', 'sweep', 'plot_curves', 'plot_vs', 'best_run', 'breakdown', 'plot_breakdown',
            'plot_gallery', 'data_label', 'preset_label', 'run_study', 'report', 'sweep_cache_dir', 'with_steps',
            'plot_bs_studies', 'plot_lr_study', 'save_lr_find', 'load_lr_find', 'check_recorded']
 
@@ -106,6 +106,14 @@ def train_size(data_path, # dataset root
     return min(n, limit) if limit else n
 
 # %% ../nbs/04_experiments.ipynb #cab76acb
+def preset_data(preset:str, # a key of `PRESETS`
+                data_path=None, # a dataset root, or None
+               ) -> Path:
+    "`data_path`, else the preset's data: the demo data (`$PETLAB_DATA` or the packaged subset) or the full dataset's folder"
+    if data_path is not None: return Path(data_path)
+    return demo_data_path() if PRESETS[preset]['data'] == 'demo' else get_data_path()
+
+# %% ../nbs/04_experiments.ipynb #2c9717dd
 def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', 'lr' or 'prep'
                   preset:str='cpu', # a key of `PRESETS`
                   data_path=None, # dataset root; default: `demo_data_path()` ('tiny', 'quick', 'cpu') or `get_data_path()` ('paper')
@@ -116,7 +124,7 @@ def study_configs(study:str, # one of `STUDIES`: 'networks', 'bs', 'bs_steps', '
     if study not in STUDIES: raise PetlabError(f"unknown study {study!r}: choose one of {', '.join(STUDIES)}")
     if preset not in PRESETS: raise PetlabError(f"unknown preset {preset!r}: choose one of {', '.join(PRESETS)}")
     p = PRESETS[preset]
-    if data_path is None: data_path = demo_data_path() if p['data'] == 'demo' else get_data_path()
+    data_path = preset_data(preset, data_path)
     data_path = Path(data_path).expanduser().resolve()  # one name per dataset, however its path was spelt
     out = []
     for net, opts in p['nets'].items():
@@ -380,7 +388,7 @@ def preset_label(preset:str, # a key of `PRESETS`
                 ) -> str:
     "What a preset's figure shows: preset, data, size, width, epochs"
     p = PRESETS[preset]
-    if data_path is None: data_path = demo_data_path() if p['data'] == 'demo' else get_data_path()
+    data_path = preset_data(preset, data_path)
     c, nets = p['common'], list(p['nets'].values())
     widths = sorted({str(o.get('model_opts', {}).get('base', 'full')) for o in nets})
     try: epochs = sorted({o['epochs'] for o in study_configs('networks', preset, data_path)})
@@ -431,7 +439,7 @@ def sweep_cache_dir(preset:str, # a key of `PRESETS`
                    ) -> Path:
     "A fixed sweep folder for `preset` on `data_path` in petlab's cache (`get_cache_dir()/'sweeps'`), reused by every later run"
     p = PRESETS[preset]
-    if data_path is None: data_path = demo_data_path() if p['data'] == 'demo' else get_data_path()
+    data_path = preset_data(preset, data_path)
     d = Path(data_path).expanduser().resolve()
     return get_cache_dir()/'sweeps'/f"{preset}-{d.name}-{hashlib.sha1(str(d).encode()).hexdigest()[:8]}"
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['check_sizes', 'check_grads', 'check_seed']
+__all__ = ['check_sizes', 'check_grads', 'check_seed', 'mount_tmpfs']
 
 # %% ../nbs/01a_testing.ipynb #13e70279
 def check_sizes(model:nn.Module, # a petlab model; `model.spec['opts']` gives `n_in`, `n_out` unless passed
@@ -53,3 +53,16 @@ def check_seed(make:Callable[[], nn.Module], # builds a fresh model
         with torch.no_grad(): outs.append(make().eval()(x))
     assert torch.equal(outs[0], outs[1]), 'two models built after torch.manual_seed(0) give different outputs'
     assert not torch.equal(outs[0], outs[2]), 'models built after torch.manual_seed(0) and (1) give the same output'
+
+# %% ../nbs/01a_testing.ipynb #f2840267
+def mount_tmpfs(path, # a folder to create and mount on (it must not exist)
+                opts:str, # mount options, e.g. 'size=64k' or 'ro,size=64k'
+               ) -> bool:
+    "Mount a tmpfs at `path` (needs root): `True` if mounted; else print why not and return `False`."
+    import subprocess
+    from pathlib import Path
+    path = Path(path); path.mkdir()
+    try: r = subprocess.run(['mount', '-t', 'tmpfs', '-o', opts, 'tmpfs', str(path)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as e: print(f'skipped: cannot mount a tmpfs ({e})'); return False
+    if r.returncode: print(f'skipped: cannot mount a tmpfs ({r.stderr.strip() or r.returncode})')
+    return r.returncode == 0

@@ -12,7 +12,8 @@
 3. Turn the processed notebooks into plain ones that Sphinx reads (Quarto `#|` options applied and removed,
    nbdev's doc links made relative, widgets replaced by a note, a "how this page was made" box on every page,
    a toctree on the home page), then `sphinx-build -W -b html -c docs` (myst-nb, furo) into `_docs/`.
-   Pages are named as Quarto names them (`00_data.ipynb` -> `data.html`), so `nbdev_docs` and this build agree.
+   Pages are named as nbdev names them (`00_data.ipynb` -> `data.html`, `03a_metrics.ipynb` -> `metrics.html`), so the
+   links nbdev writes from `_modidx` (and `nbdev_docs`) agree with this build.
 
 `_docs/petlab-build.json` records what was built (pages, figures, show_doc names, hidden cells, timings) for
 `tools/check_docs.py`, which opens the site in headless Chromium. Any failing cell fails the build.
@@ -28,13 +29,13 @@ BUILD = ROOT/'_build'/'docs'
 IMG_MIMES = ('image/png', 'image/jpeg', 'image/svg+xml', 'image/gif')
 WIDGET_MIME = 'application/vnd.jupyter.widget-view+json'
 HIDE_DIRS = {'hide', 'export', 'exporti', 'default_exp'}
-_re_num = re.compile(r'^\d+[_-]')
+_re_num = re.compile(r'^\d+[a-zA-Z0-9]*[_-]')  # as nbdev names pages: 03_train -> train, 03a_metrics -> metrics
 _re_cr = re.compile(r'[^\n]*\r(?=[^\n])')  # text overwritten by a carriage return (progress bars)
 _re_ansi = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
 
 
 def page_name(nb: Path) -> str:
-    "The page's name as Quarto (hence `nbdev_docs`) names it: a leading number is dropped."
+    "The page's name as nbdev names it (and links to it from `_modidx`): the leading number, with its letter, is dropped."
     return _re_num.sub('', nb.stem) or nb.stem
 
 

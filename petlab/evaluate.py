@@ -11,14 +11,14 @@ from tqdm.auto import tqdm
 from torch.utils.data import DataLoader
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'predict_logits', 'load_model', 'data_root', 'evaluate', 'error_map', 'show_result',
-           'explore_predictions', 'predict', 'choose_threshold', 'plot_thresholds', 'failure_table', 'small_truths',
-           'show_worst', 'overlay', 'image_files', 'output_names', 'infer']
+__all__ = ['IMAGE_EXTS', 'predict_logits', 'load_model', 'evaluate', 'error_map', 'show_result', 'explore_predictions', 'predict',
+           'choose_threshold', 'plot_thresholds', 'failure_table', 'small_truths', 'show_worst', 'overlay',
+           'image_files', 'output_names', 'infer']
 
 # %% ../nbs/03c_evaluate.ipynb #292b8b73
 from .core import PetlabError, atomic_write, get_device
 from .data import PetSegDataset, denormalize, get_transforms, load_image, load_mask
-from .download import ensure_data
+from .train import data_root
 from .metrics import (DICE_DEF, THRESHOLDS, band_width, boundary_iou, counts_at, dice_from_counts,
                             dice_per_image, iou_from_counts, region_scores, summarize_counts)
 from .runs import ckpt_settings, load_checkpoint
@@ -46,10 +46,6 @@ def load_model(model:nn.Module|str|Path, # a model, a petlab checkpoint (`.pt`) 
 def _prepare(model, device):
     "`model` in eval mode on `device` (an ONNX model runs where onnxruntime runs it)."
     return model.to(get_device(device)).eval() if isinstance(model, nn.Module) else model
-
-def data_root(data_path:str|Path|None=None) -> Path:
-    "The dataset root via `petlab.download.ensure_data`: downloaded only into the default place."
-    return ensure_data(data_path, download=data_path is None)
 
 def _trimap_band(path) -> np.ndarray:
     "The trimap's uncertain band (value 3) as a 0/1 array; the file was checked by `load_mask`."

@@ -167,20 +167,26 @@ def _write_eval(out:Path, res:dict, tuned:dict|None):
         with atomic_write(f) as o: o.write(df.to_csv(index=False))
     return list(files)
 
+def _model_args(p:argparse.ArgumentParser, *positionals):
+    "The options `petlab_evaluate` and `petlab_infer` share: the checkpoint (positional or `--model`), then `positionals`, size, device, threshold, TTA."
+    a = p.add_argument
+    a('ckpt', nargs='?', help="checkpoint file (a run's best.pt) or an exported .onnx file")
+    for args, kw in positionals: a(*args, **kw)
+    a('--model', '--ckpt', dest='ckpt_opt', help='checkpoint file (instead of the first positional argument)')
+    a('-s', '--size', type=int, help='image size (default: the training size)')
+    a('-g', '--gpu', '--device', dest='device', type=_arg_type('device'), default='auto', help="GPU index, -1 for the CPU, or a device name")
+    a('--thresh', type=float, default=0.5); a('--tta', action='store_true', help='average with the mirrored image')
+    return a
+
 @user_errors('petlab_evaluate')
 def evaluate_cli(argv:list|None=None):
     "Console script `petlab_evaluate`: Dice and IoU (per image and pooled, at the training size and at full resolution), outline measures, thresholds, failures."
     p = argparse.ArgumentParser(prog='petlab_evaluate', description='Evaluate a checkpoint on a split of Oxford-IIIT Pet.')
-    a = p.add_argument
-    a('ckpt', nargs='?', help="checkpoint file (a run's best.pt) or an exported .onnx file")
-    a('--model', '--ckpt', dest='ckpt_opt', help='checkpoint file (same as the positional argument)')
+    a = _model_args(p)
     a('-p', '--data_path', '--data-path', help="dataset root (default: the checkpoint's, else $PETLAB_DATA, else downloaded)")
     a('-n', '--net', help='architecture the checkpoint must hold (error otherwise)')
     a('--split', default='test', choices=['test', 'valid', 'train'])
-    a('-s', '--size', type=int, help='image size (default: the training size)')
     a('-b', '--batch_size', '--batch-size', dest='bs', type=int, default=8)
-    a('-g', '--gpu', '--device', dest='device', type=_arg_type('device'), default='auto', help="GPU index, -1 for the CPU, or a device name")
-    a('--thresh', type=float, default=0.5); a('--tta', action='store_true', help='average with the mirrored image')
     a('--limit', type=int, help='only the first N images')
     a('--tune', action='store_true', help='choose the threshold on the valid split and report the split at 0.5 and at it')
     a('-o', '--out', help='write the per-image table to this CSV, and <name>_summary.csv, <name>_thresholds.csv beside it')
@@ -216,16 +222,10 @@ def evaluate_cli(argv:list|None=None):
 def infer_cli(argv:list|None=None):
     "Console script `petlab_infer`: mask and overlay PNGs for image files and folders."
     p = argparse.ArgumentParser(prog='petlab_infer', description='Predict pet masks with a checkpoint.')
-    a = p.add_argument
-    a('ckpt', nargs='?', help="checkpoint file (a run's best.pt) or an exported .onnx file")
-    a('inputs', nargs='*', help='image files or folders')
-    a('--model', '--ckpt', dest='ckpt_opt', help='checkpoint file (instead of the first positional argument)')
+    a = _model_args(p, (('inputs',), dict(nargs='*', help='image files or folders')))
     a('-i', '--input', action='append', default=[], help='an image file or a folder (repeatable)')
     a('-o', '--out', default='predictions', help='output folder (default %(default)s)')
     a('--overwrite', action='store_true', help='replace outputs of an earlier run (never an input)')
-    a('--thresh', type=float, default=0.5); a('--tta', action='store_true', help='average with the mirrored image')
-    a('-s', '--size', type=int, help='image size (default: the training size)')
-    a('-g', '--gpu', '--device', dest='device', type=_arg_type('device'), default='auto', help="GPU index, -1 for the CPU, or a device name")
     args = p.parse_args(argv)
     ckpt, inputs = args.ckpt, [*args.inputs, *args.input]
     if args.ckpt_opt: ckpt, inputs = args.ckpt_opt, ([args.ckpt] if args.ckpt else []) + inputs

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sample', 'read_list', 'SampleList', 'check_sample',
-           'load_split', 'load_image', 'load_mask', 'load_pair', 'show_pair', 'Recipe', 'get_recipe', 'size_hw',
-           'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs', 'PetSegDataset',
-           'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
+           'load_split', 'load_image', 'load_trimap', 'trimap_mask', 'load_mask', 'load_pair', 'show_pair', 'Recipe',
+           'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs',
+           'PetSegDataset', 'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch',
+           'data_browser']
 
 # %% ../nbs/00_data.ipynb #763e450e
 import os
@@ -142,9 +143,9 @@ def load_image(path:str|Path, # an image file, whatever its real format
 # %% ../nbs/00_data.ipynb #e33f90c4
 _TRIMAP_TO_MASK = np.zeros(256, np.uint8); _TRIMAP_TO_MASK[[1, 3]] = 1
 
-def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
-             ) -> np.ndarray:
-    "The binary pet mask of a trimap: uint8 (H, W), 1 where the trimap is 1 or 3, else 0."
+def load_trimap(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
+               ) -> np.ndarray:
+    "The trimap itself, checked: uint8 (H, W) holding only 1, 2 and 3."
     path = Path(path)
     if not path.exists(): raise PetlabError(f'trimap file not found: {path}')
     try:
@@ -153,7 +154,16 @@ def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
     if t.ndim != 2 or t.dtype != np.uint8: raise PetlabError(f'trimap {path} should be a one-channel 8-bit PNG, got shape {t.shape} {t.dtype}')
     if (bad := np.flatnonzero(np.bincount(t.ravel(), minlength=256) * (_TRIMAP_TO_MASK == 0) * (np.arange(256) != 2))).size:
         raise PetlabError(f'trimap {path} has values {bad[:5].tolist()}: a trimap holds only 1 (pet), 2 (background) and 3 (boundary)')
+    return t
+
+def trimap_mask(t:np.ndarray) -> np.ndarray:
+    "The binary pet mask of a trimap array: 1 where it is 1 or 3, else 0."
     return _TRIMAP_TO_MASK[t]
+
+def load_mask(path:str|Path, # a trimap PNG: 1 pet, 2 background, 3 boundary
+             ) -> np.ndarray:
+    "The binary pet mask of a trimap file: uint8 (H, W), 1 where the trimap is 1 or 3, else 0."
+    return trimap_mask(load_trimap(path))
 
 # %% ../nbs/00_data.ipynb #3b87285a
 def load_pair(s:Sample, # the sample to load

@@ -17,7 +17,7 @@ __all__ = ['IMAGE_EXTS', 'predict_logits', 'load_model', 'evaluate', 'error_map'
 
 # %% ../nbs/03c_evaluate.ipynb #292b8b73
 from .core import PetlabError, atomic_write, get_device
-from .data import PetSegDataset, denormalize, get_transforms, load_image, load_mask
+from .data import PetSegDataset, denormalize, get_transforms, load_image, load_mask, load_trimap, trimap_mask
 from .train import data_root
 from .metrics import (DICE_DEF, THRESHOLDS, band_width, boundary_iou, counts_at, dice_from_counts,
                             dice_per_image, iou_from_counts, region_scores, summarize_counts)
@@ -46,11 +46,6 @@ def load_model(model:nn.Module|str|Path, # a model, a petlab checkpoint (`.pt`) 
 def _prepare(model, device):
     "`model` in eval mode on `device` (an ONNX model runs where onnxruntime runs it)."
     return model.to(get_device(device)).eval() if isinstance(model, nn.Module) else model
-
-def _trimap_band(path) -> np.ndarray:
-    "The trimap's uncertain band (value 3) as a 0/1 array; the file was checked by `load_mask`."
-    from PIL import Image
-    with Image.open(path) as im: return (np.asarray(im) == 3).astype(np.uint8)
 
 def _row(name, dflt, at_size, full): return dict(metric=name, definition=dflt, at_size=at_size, full=full)
 
@@ -88,8 +83,9 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
                 smp = ds.samples[b*bs + j]
                 row = dict(name=smp.name, species=smp.species, breed=smp.breed)
                 if full_res:
-                    m = torch.from_numpy(load_mask(smp.trimap)).float()[None, None]
-                    band = torch.from_numpy(_trimap_band(smp.trimap)).float()[None, None]
+                    t = load_trimap(smp.trimap)   # decoded once: the mask and the uncertain band (value 3) both come from it
+                    m = torch.from_numpy(trimap_mask(t)).float()[None, None]
+                    band = torch.from_numpy(t == 3).float()[None, None]
                     pf = F.interpolate(logits[j:j+1], size=m.shape[-2:], mode='bilinear', align_corners=False).sigmoid()
                     at_full.append(counts_at(pf, m, ths))
                     pred = (pf > thresh).float()

@@ -438,7 +438,6 @@ def sweep_cache_dir(preset:str, # a key of `PRESETS`
                     data_path=None, # dataset root (default: the preset's)
                    ) -> Path:
     "A fixed sweep folder for `preset` on `data_path` in petlab's cache (`get_cache_dir()/'sweeps'`), reused by every later run"
-    p = PRESETS[preset]
     data_path = preset_data(preset, data_path)
     d = Path(data_path).expanduser().resolve()
     return get_cache_dir()/'sweeps'/f"{preset}-{d.name}-{hashlib.sha1(str(d).encode()).hexdigest()[:8]}"

@@ -9,8 +9,8 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['user_errors', 'parse_setting', 'add_config_args', 'config_args', 'train_cli', 'evaluate_cli', 'infer_cli',
-           'export_cli', 'download_cli', 'sweep_cli']
+__all__ = ['user_errors', 'parse_setting', 'add_config_args', 'config_args', 'train_settings', 'train_cli', 'evaluate_cli',
+           'infer_cli', 'export_cli', 'download_cli', 'sweep_cli']
 
 # %% ../nbs/04a_cli.ipynb #a266ae1f
 from .core import PetlabError, atomic_write
@@ -18,7 +18,7 @@ from .distributed import dist_env
 from .download import download_pets
 from .metrics import DICE_DEF
 from .runs import ckpt_settings, load_checkpoint
-from .train import TrainConfig, resume_config, train
+from .train import COMMON_RECIPE, TrainConfig, resume_config, train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
 
 # %% ../nbs/04a_cli.ipynb #88b7f657
@@ -103,7 +103,14 @@ def _train_parser():
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
     p.add_argument('--lr_find', nargs='?', const='', default=None, metavar='PNG',
                    help='run the learning-rate finder instead of training (100 steps, no run folder): print the suggested lr; with PNG, also save the curve there')
+    p.add_argument('--common_recipe', action='store_true', help="the course reports' recipe instead of petlab's: augmentation A, "
+                   "weight decay 1e-4 on every weight, no EMA, no TTA (petlab.train.COMMON_RECIPE); options you give still win")
     return add_config_args(p)
+
+def train_settings(a:argparse.Namespace) -> dict:
+    "The settings `petlab_train` was given: `config_args`, on top of `COMMON_RECIPE` with `--common_recipe`."
+    given = config_args(a)
+    return {**COMMON_RECIPE, **given} if a.common_recipe else given
 
 @user_errors('petlab_train')
 def train_cli(argv:list|None=None, # arguments (default: the command line)
@@ -115,7 +122,7 @@ def train_cli(argv:list|None=None, # arguments (default: the command line)
     env = dist_env()
     if env.world_size > 1 and not a.run_dir:   # each process would make up its own dated name
         raise PetlabError("under torchrun, name the run folder: -r/--run_dir RUN (every process must write to the same one)")
-    given = config_args(a)
+    given = train_settings(a)
     if a.lr_find is not None:
         if a.resume: p.error('--lr_find starts from a fresh model: it cannot be combined with --resume')
         if a.lr_find and Path(a.lr_find).exists(): raise PetlabError(f"{a.lr_find} already exists: choose another file for the curve")
@@ -175,7 +182,7 @@ def _model_args(p:argparse.ArgumentParser, *positionals):
     a('--model', '--ckpt', dest='ckpt_opt', help='checkpoint file (instead of the first positional argument)')
     a('-s', '--size', type=int, help='image size (default: the training size)')
     a('-g', '--gpu', '--device', dest='device', type=_arg_type('device'), default='auto', help="GPU index, -1 for the CPU, or a device name")
-    a('--thresh', type=float, default=0.5); a('--tta', action='store_true', help='average with the mirrored image')
+    a('--thresh', type=float, default=0.5); a('--tta', action=argparse.BooleanOptionalAction, help="flip test-time augmentation (default: as the run validated, its tta setting)")
     return a
 
 @user_errors('petlab_evaluate')
@@ -279,11 +286,12 @@ def _parse_set(kv:str):
 def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:]`)
              ):
     "Console script `petlab_sweep`: run studies of a preset, print and save their tables, save their plots."
-    from petlab.experiments import PRESETS, STUDIES, report, run_study
+    from petlab.experiments import PRESETS, STUDIES, report, run_ablation, run_study
     import matplotlib.pyplot as plt
     p = argparse.ArgumentParser(prog='petlab_sweep', description=sweep_cli.__doc__.split(': ', 1)[1])
     p.add_argument('--preset', default='cpu', choices=list(PRESETS))
-    p.add_argument('--study', default='all', help=f"comma-separated among {', '.join(STUDIES)}, report; or all")
+    p.add_argument('--study', default='all', help=f"comma-separated among {', '.join(STUDIES)}, report, ablation (petlab's recipe, "
+                   "its own settings: about 3 hours on 2 CPU cores; not in all); or all")
     p.add_argument('--out', default=None, help='sweep folder (default runs/sweep-<preset>)')
     p.add_argument('-p', '--data_path', default=None, help="dataset root (default: the preset's)")
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
@@ -291,8 +299,8 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
                    help='a TrainConfig setting for every run, e.g. --set epochs=2')
     a = p.parse_args(argv)
     studies = list(STUDIES) + ['report'] if a.study == 'all' else a.study.split(',')
-    bad = [s for s in studies if s not in STUDIES + ('report',)]
-    if bad: p.error(f"unknown study {', '.join(bad)}: choose among {', '.join(STUDIES)}, report, all")
+    bad = [s for s in studies if s not in STUDIES + ('report', 'ablation')]
+    if bad: p.error(f"unknown study {', '.join(bad)}: choose among {', '.join(STUDIES)}, report, ablation, all")
     TrainConfig(**dict(a.sets))   # a bad combination fails here, before any run
     out, failed = Path(a.out or f'runs/sweep-{a.preset}'), 0
     for s in studies:
@@ -300,7 +308,8 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
             try: print(report(out, title=f"(preset '{a.preset}')").to_string(index=False))
             except PetlabError as e: print(f"report: {e}")
         else:
-            t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, **dict(a.sets))
+            if s == 'ablation': t = run_ablation(out, a.data_path, progress=not a.quiet, **dict(a.sets))
+            else: t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, **dict(a.sets))
             print(t[['name', 'status', 'best_valid_dice', 'test_dice', 'epochs_run', 'wall_s']].to_string(index=False))
             failed += int((t.status == 'failed').sum())
         plt.close('all')

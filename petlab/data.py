@@ -224,10 +224,19 @@ def _recipe_b(h, w): return [
     A.GaussianBlur(blur_limit=(3, 5), p=0.3),
     *([A.Resize(h, w)] if h != w else [])]  # RandomRotate90 swaps height and width of a non-square image
 
+def _recipe_c(h, w): return [
+    A.RandomResizedCrop(size=(h, w), scale=(0.3, 1.0)),
+    A.HorizontalFlip(p=0.5),
+    A.Affine(rotate=(-20, 20), shear=(-8, 8), border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0, p=0.5),
+    A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=0.8),
+    A.ToGray(p=0.1),
+    A.GaussianBlur(blur_limit=(3, 5), p=0.1)]
+
 RECIPES = {
     'none': Recipe('none', lambda h, w: [A.Resize(h, w)], doc='resize only'),
     'A': Recipe('A', _recipe_a, doc='hflip, RandomResizedCrop(0.8-1), rotate ±30°, colour jitter; ImageNet normalisation'),
     'B': Recipe('B', _recipe_b, (0.5,)*3, (0.5,)*3, doc='h/v flips, RandomRotate90, shift-scale-rotate, brightness/contrast, blur; 0.5/0.5 normalisation'),
+    'C': Recipe('C', _recipe_c, doc="petlab's: hflip, RandomResizedCrop(0.3-1), rotate ±20° and shear, strong colour jitter, grey, blur; ImageNet normalisation"),
 }
 
 def get_recipe(recipe:str|Recipe) -> Recipe:
@@ -258,7 +267,7 @@ def seed_transforms(tfm:A.BaseCompose, # an albumentations pipeline
     return tfm
 
 # %% ../nbs/00_data.ipynb #2d739091
-def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A', 'B')
+def get_transforms(recipe:str|Recipe='none', # a name in `RECIPES` ('none', 'A', 'B', 'C')
                    size:int|tuple=256, # output size: int or (height, width)
                    train:bool=False, # True: the recipe's augmentations; False: resize + normalise (evaluation)
                    seed:int|None=None, # seed for the random draws (same seed, same draws)

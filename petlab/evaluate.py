@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 from torch.utils.data import DataLoader
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'predict_logits', 'load_model', 'evaluate', 'error_map', 'show_result', 'explore_predictions', 'predict',
+__all__ = ['IMAGE_EXTS', 'load_model', 'evaluate', 'error_map', 'show_result', 'explore_predictions', 'predict',
            'choose_threshold', 'plot_thresholds', 'failure_table', 'small_truths', 'show_worst', 'overlay',
            'image_files', 'output_names', 'infer']
 
@@ -19,20 +19,12 @@ __all__ = ['IMAGE_EXTS', 'predict_logits', 'load_model', 'evaluate', 'error_map'
 from .core import PetlabError, atomic_write, get_device
 from .data import PetSegDataset, denormalize, get_transforms, load_image, load_mask, load_trimap, trimap_mask
 from .train import data_root
+from .models import predict_logits
 from .metrics import (DICE_DEF, THRESHOLDS, band_width, boundary_iou, counts_at, dice_from_counts,
                             dice_per_image, iou_from_counts, region_scores, summarize_counts)
 from .runs import ckpt_settings, load_checkpoint
 
 # %% ../nbs/03c_evaluate.ipynb #76884d87
-def predict_logits(model:nn.Module, xb:torch.Tensor,
-                   tta:bool=False, # also predict the horizontally flipped batch and average the logits
-                  ) -> torch.Tensor:
-    "Logits `[B,1,H,W]` of `model` for a normalised batch `xb` (call under `torch.no_grad()`)."
-    out = model(xb).float()
-    if tta: out = (out + model(xb.flip(-1)).float().flip(-1)) / 2
-    return out
-
-# %% ../nbs/03c_evaluate.ipynb #0f3b6792
 def load_model(model:nn.Module|str|Path, # a model, a petlab checkpoint (`.pt`) or an exported ONNX file (`.onnx`)
               ) -> tuple:
     "`(model, meta)`: a checkpoint or ONNX file loaded (meta holds its `config` and `model` spec), or the model as given (meta `None`)."
@@ -58,14 +50,15 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
              device:str|int='auto', # see `petlab.core.get_device`
              limit:int|None=None, # only the first N images of the split
              thresh:float=0.5, # probability threshold
-             tta:bool=False, # flip test-time augmentation
+             tta:bool|None=None, # flip test-time augmentation; None: as the run validated (its `tta` setting)
              cache:bool=False, # decoded-image cache (see `petlab.data`)
              full_res:bool=True, # also score each image at its own resolution, with the outline measures
              progress:bool=True,
             ) -> dict:
     "Every measure of a model on a split, at the training size and at full resolution: `summary`, `per_image`, `thresholds`, ..."
     model, meta = load_model(model_or_ckpt)
-    s = ckpt_settings(meta, size=size, recipe=recipe, data_path=data_path)
+    s = ckpt_settings(meta, size=size, recipe=recipe, data_path=data_path, tta=tta)
+    tta = s['tta']
     if not 0 < thresh < 1: raise PetlabError(f"thresh must be between 0 and 1 (a probability), not {thresh}")
     if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise PetlabError(f"bs (batch size, -b) must be a positive whole number, not {bs!r}")
     root = data_root(s['data_path'])
@@ -318,7 +311,7 @@ def output_names(files:list[Path], out_dir:str|Path) -> dict:
 def infer(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file or an `.onnx` file
           inputs:str|Path|list, # image files and/or folders of images
           out_dir:str|Path, # where to write `<name>_mask.png` and `<name>_overlay.png`
-          thresh:float=0.5, tta:bool=False, # probability threshold; flip test-time augmentation
+          thresh:float=0.5, tta:bool|None=None, # probability threshold; flip test-time augmentation (None: the run's setting)
           size:int|None=None, recipe:str|None=None, # None: the checkpoint's (256 and 'none' for a bare model)
           device:str|int='auto', progress:bool=True,
           overwrite:bool=False, # replace outputs that already exist (never an input)
@@ -326,7 +319,7 @@ def infer(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file or an `
     "Predict masks for images and folders; write mask and overlay PNGs into `out_dir`; one dict per input (`error` set if it failed)."
     from PIL import Image
     model, meta = load_model(model_or_ckpt)
-    s = ckpt_settings(meta, size=size, recipe=recipe)
+    s = ckpt_settings(meta, size=size, recipe=recipe, tta=tta)
     if not 0 < thresh < 1: raise PetlabError(f"thresh must be between 0 and 1 (a probability), not {thresh}")
     if Path(out_dir).exists() and not Path(out_dir).is_dir(): raise PetlabError(f"the output folder {out_dir} is a file: choose another folder (-o)")
     files = image_files(inputs)
@@ -345,7 +338,7 @@ def infer(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file or an `
         try: img = load_image(f)
         except (PetlabError, OSError, ValueError) as e:
             done.append(dict(image=f, mask=None, overlay=None, pet_fraction=None, error=str(e))); continue
-        mask = predict(model, img, s['size'], s['recipe'], tta) > thresh
+        mask = predict(model, img, s['size'], s['recipe'], s['tta']) > thresh
         for path, arr in ((mp, mask.astype(np.uint8) * 255), (op, overlay(img, mask))):
             with atomic_write(path, 'wb') as o: Image.fromarray(arr).save(o, format='PNG')
         done.append(dict(image=f, mask=mp, overlay=op, pet_fraction=float(mask.mean()), error=None))

@@ -11,7 +11,7 @@ from .unet import UNet
 from .resnet34_unet import ResNet34UNet, load_encoder_weights
 
 # %% auto #0
-__all__ = ['MODELS', 'check_opts', 'get_model']
+__all__ = ['MODELS', 'check_opts', 'get_model', 'predict_logits']
 
 # %% ../nbs/02a_models.ipynb #b8340205
 MODELS = {'unet': UNet, 'resnet34_unet': ResNet34UNet}
@@ -69,3 +69,12 @@ def get_model(name:str, # one of `MODELS`: 'unet' or 'resnet34_unet'
     model = cls(**opts)
     if encoder_weights is not None: load_encoder_weights(model, encoder_weights)
     return model.to(memory_format=torch.channels_last) if channels_last else model
+
+# %% ../nbs/02a_models.ipynb #e834b4e4
+def predict_logits(model:torch.nn.Module, xb:torch.Tensor,
+                   tta:bool=False, # also predict the horizontally flipped batch and average the logits
+                  ) -> torch.Tensor:
+    "Logits `[B,1,H,W]` of `model` for a normalised batch `xb` (call under `torch.no_grad()`)."
+    out = model(xb).float()
+    if tta: out = (out + model(xb.flip(-1)).float().flip(-1)) / 2
+    return out

@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'RESUME_MAY_CHANGE', 'CancelBatch', 'CancelStep', 'CancelFit',
-           'Callback', 'Learner', 'make_opt', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype',
-           'MixedPrecisionCB', 'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'NonFiniteLossError', 'NonFiniteCB',
+__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'PETLAB_RECIPE', 'COMMON_RECIPE', 'RESUME_MAY_CHANGE',
+           'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Callback', 'Learner', 'make_opt',
+           'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB',
+           'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB',
            'DistributedCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table', 'resume_config',
            'data_root', 'make_dls', 'train', 'plot_history']
 
@@ -24,7 +26,7 @@ from .core import PetlabError, atomic_write, get_device, seed_everything
 from .data import RECIPES, get_dls
 from .download import ensure_data
 from .metrics import DICE_DEF, LOSSES, SegMetrics, dice_per_image, get_loss
-from .models import MODELS, get_model
+from .models import MODELS, get_model, predict_logits
 from .runs import RUN_FILES, prepare_run_dir, read_checkpoint, save_checkpoint
 from .distributed import (DistEnv, all_sum, all_true, broadcast_buffers, broadcast_object, cleanup_distributed,
                                 dist_env, from_rank0, gather_counts, get_rank, init_distributed, peer_errors, rank0_first, rank_device)
@@ -51,15 +53,17 @@ class Learner:
                  device='cpu', # where the model and the batches go
                  thresh:float=0.5, # probability threshold of the Dice
                  seed:int|None=None, # reseed from `seed + epoch` before each epoch
+                 tta:bool=False, # validate with flip test-time augmentation (`petlab.models.predict_logits`)
                 ):
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.dls, self.loss_func, self.opt, self.sched, self.sched_on = dls, loss_func, opt, sched, sched_on
-        self.thresh, self.seed = thresh, seed
+        self.thresh, self.seed, self.tta = thresh, seed, tta
         self.start_epoch, self.epoch, self.n_epochs, self.log, self.stop = 0, 0, 0, [], False
         self.best_valid_dice, self.best_epoch, self.evals_since_best = -1., 0, 0
         self.train_stats = self.valid_stats = None
         self.fwd_model = None  # set by a callback: the module the training forward pass calls instead of `model` (e.g. DDP)
+        self.valid_model = None  # set by a callback: the module validation calls instead of `model` (e.g. an EMA of it)
         self.cbs = []
         for cb in cbs: self.add_cb(cb)
 
@@ -80,12 +84,18 @@ class Learner:
     @property
     def lr(self) -> float: return self.opt.param_groups[0]['lr']
 
+    @property
+    def eval_model(self) -> nn.Module:
+        "The module that validation runs and `best.pt` keeps: `valid_model` if a callback set one, else `model`."
+        return self.model if self.valid_model is None else self.valid_model
+
     def one_batch(self):
         "Forward, metrics, loss and (when training) backward and the optimiser step for `self.xb`, `self.yb`."
         self('before_batch')
         with contextlib.ExitStack() as self.fwd_ctx:
             self('before_pred')
-            self.pred = (self.fwd_model if self.training and self.fwd_model is not None else self.model)(self.xb)
+            if self.training: self.pred = (self.model if self.fwd_model is None else self.fwd_model)(self.xb)
+            else: self.pred = predict_logits(self.eval_model, self.xb, self.tta)
         self.pred = self.pred.float()
         self('after_pred')
         self.batch_dice = self.metrics.update(self.pred, self.yb)  # also checks the masks
@@ -107,7 +117,7 @@ class Learner:
     def one_epoch(self, train:bool):
         "One pass over the train (with steps) or the valid split (without gradients)."
         self.training = train
-        self.model.train(train)
+        self.model.train(train); self.eval_model.train(train)
         self.dl = self.dls.train if train else self.dls.valid
         self.metrics, self.tot_loss, self.n_loss, t0 = SegMetrics(self.thresh), 0., 0, time.perf_counter()
         self('before_train' if train else 'before_validate')
@@ -182,6 +192,14 @@ def make_opt(name:str, # 'adam' or 'adamw'
     "Adam (L2 weight decay) or AdamW (decoupled weight decay)."
     if name not in OPTIMIZERS: raise PetlabError(f"unknown optimiser {name!r}: choose 'adam' or 'adamw'")
     return OPTIMIZERS[name](params, lr=lr, weight_decay=wd)
+
+def param_groups(model:nn.Module, wd:float,
+                 wd_norm:bool=True, # also decay normalisation weights and biases (every 1-D tensor)
+                ) -> list:
+    "The optimiser's parameter groups: one with weight decay `wd`, and with `wd_norm=False` one without for the 1-D tensors."
+    ps = [p for p in model.parameters() if p.requires_grad]
+    if wd_norm: return [dict(params=ps, weight_decay=wd)]
+    return [dict(params=[p for p in ps if p.ndim > 1], weight_decay=wd), dict(params=[p for p in ps if p.ndim <= 1], weight_decay=0.)]
 
 def make_sched(name:str, # one of `SCHEDULES`
                opt, lr:float, epochs:int, steps_per_epoch:int):
@@ -310,6 +328,23 @@ def use_channels_last(model:nn.Module, device:torch.device, setting:bool|None=No
     if setting is not None: return setting
     return device.type == 'cuda' or sum(p.numel() for p in model.parameters()) >= 1e6
 
+# %% ../nbs/03_train.ipynb #74a20101
+class EMACB(Callback):
+    "Validate, and keep as best.pt, an exponential moving average of the weights and BatchNorm statistics."
+    order = 26  # before_fit after ChannelsLastCB (the layout to copy) and DistributedCB (the weights rank 0 broadcast)
+    def __init__(self, decay:float=0.99): self.decay, self.ema, self._saved = decay, None, None
+    def before_fit(self):
+        l = self.learn
+        self.used = min(self.decay, max(0., 1 - 5 / max(l.n_epochs * len(l.dls.train), 1)))  # at most a fifth of the run
+        self.ema = AveragedModel(l.model, multi_avg_fn=get_ema_multi_avg_fn(self.used), use_buffers=True)
+        if self._saved is not None: self.ema.load_state_dict(self._saved); self._saved = None
+        l.valid_model = self.ema.module
+    def after_step(self): self.ema.update_parameters(self.learn.model)
+    def before_validate(self): broadcast_buffers(self.ema.module)  # under DDP each rank averaged its own BN statistics
+    def after_fit(self): self.learn.valid_model = None
+    def state_dict(self) -> dict: return self.ema.state_dict()
+    def load_state_dict(self, s:dict): self._saved = s  # loaded into the copy made in `before_fit`
+
 # %% ../nbs/03_train.ipynb #f1b4a76b
 class NonFiniteLossError(PetlabError, RuntimeError): "The loss stayed non-finite: training stopped (see the message)."
 
@@ -367,7 +402,7 @@ class CheckpointCB(Callback):
         l = self.learn
         meta = dict(config=self.config, epoch=l.epoch + 1, best_valid_dice=l.best_valid_dice, best_epoch=l.best_epoch,
                     world_size=getattr(l, 'world_size', 1))
-        if l.improved: save_checkpoint(self.run_dir/'best.pt', l.model, self.spec, valid=dict(l.valid_stats), **meta)
+        if l.improved: save_checkpoint(self.run_dir/'best.pt', l.eval_model, self.spec, valid=dict(l.valid_stats), **meta)
         save_checkpoint(self.run_dir/'last.pt', l.model, self.spec, train_state=l.state_dict(), **meta)
 
 # %% ../nbs/03_train.ipynb #e2953365
@@ -377,6 +412,10 @@ def setting(default, help:str, short:str|None=None, choices=None, **kw):
     return field(**f, metadata=dict(help=help, short=short, choices=choices, **kw))
 
 # %% ../nbs/03_train.ipynb #80399b81
+PETLAB_RECIPE = dict(recipe='C', wd=0.05, wd_norm=False, ema=0.99, tta=True)
+COMMON_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=False)
+
+# %% ../nbs/03_train.ipynb #05e51f89
 @dataclass
 class TrainConfig:
     "Everything a training run needs; every field has a default and `asdict` round-trips through JSON."
@@ -388,10 +427,13 @@ class TrainConfig:
     epochs:int = setting(10, "number of passes over the training split", '-e', min=1)
     lr:float = setting(1e-3, "peak learning rate", '-lr', gt=0)
     opt:str = setting('adamw', "optimiser: adam (L2 weight decay) or adamw (decoupled)", choices=tuple(OPTIMIZERS))
-    wd:float = setting(1e-4, "weight decay", min=0)
+    wd:float = setting(PETLAB_RECIPE['wd'], "weight decay", min=0)
     sched:str = setting('onecycle', "learning-rate schedule", choices=SCHEDULES)
     loss:str = setting('bce_dice', "loss function", choices=tuple(LOSSES))
-    recipe:str = setting('none', "augmentation and normalisation recipe (petlab.data.RECIPES)", choices=tuple(RECIPES))
+    recipe:str = setting(PETLAB_RECIPE['recipe'], "augmentation and normalisation recipe (petlab.data.RECIPES)", choices=tuple(RECIPES))
+    ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1)
+    tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation")
+    wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)")
     seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly", min=0)
     eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1)
     patience:int = setting(0, "stop after this many evaluations without a better valid Dice; 0: never", min=0)
@@ -453,6 +495,7 @@ def settings_table() -> pd.DataFrame:
 
 # %% ../nbs/03_train.ipynb #9ce8aac3
 RESUME_MAY_CHANGE = ('device', 'data_path', 'num_workers', 'cache', 'channels_last', 'sync_bn', 'dist_timeout')
+ADDED_SETTINGS = dict(ema=0., tta=False, wd_norm=True)  # absent from older config.json files: how those runs trained
 
 def resume_config(run_dir:str|Path, # a run folder
                   changes:dict|None=None, # settings to change; only `RESUME_MAY_CHANGE` may differ from the run's
@@ -462,6 +505,7 @@ def resume_config(run_dir:str|Path, # a run folder
     try: saved = json.loads((run_dir/'config.json').read_text())
     except (OSError, ValueError) as e: raise PetlabError(f"cannot resume {run_dir}: its config.json is unreadable ({e})") from None
     saved.pop('world_size', None)  # how many processes trained it: not a setting (see `train`)
+    saved = {**ADDED_SETTINGS, **saved}
     cfg = TrainConfig.from_dict(saved, what=f'settings in {run_dir}/config.json')
     changes = {k: v for k, v in (changes or {}).items() if v != saved.get(k)}
     if bad := sorted(set(changes) - set(RESUME_MAY_CHANGE)):
@@ -525,16 +569,18 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, env):
     if cfg.sync_bn and W > 1: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same parameters and state_dict keys
     if not resume: from_rank0(prepare_run_dir, run_dir, overwrite=overwrite)  # only now: a bad setting never touches the folder
     spec = dict(name=cfg.model, opts=dict(cfg.model_opts))
-    opt = make_opt(cfg.opt, model.parameters(), cfg.lr, cfg.wd)
+    opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr, cfg.wd)
     sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
     callbacks = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps), EarlyStopCB(cfg.patience),
                  *([CheckpointCB(run_dir, spec, asdict(cfg))] if main else []),   # files and progress: rank 0 only
                  ProgressCB(progress and main, note=f'at {cfg.size} px'), *cbs]
     if amp is not None: callbacks.append(MixedPrecisionCB(amp))
     if cfg.grad_clip: callbacks.append(GradClipCB(cfg.grad_clip))
+    if cfg.ema: callbacks.append(EMACB(cfg.ema))
     if use_channels_last(model, device, cfg.channels_last): callbacks.append(ChannelsLastCB())
     if W > 1: callbacks.append(DistributedCB())
-    learn = Learner(model, dls, get_loss(cfg.loss), opt, sched, sched_on, callbacks, device=device, thresh=cfg.thresh, seed=cfg.seed)
+    learn = Learner(model, dls, get_loss(cfg.loss), opt, sched, sched_on, callbacks, device=device, thresh=cfg.thresh,
+                    seed=cfg.seed, tta=cfg.tta)
     learn.cfg, learn.run_dir, learn.spec, learn.world_size = cfg, run_dir, spec, W
     if resume:
         ckpt = from_rank0(read_checkpoint, run_dir/'last.pt')

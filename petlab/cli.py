@@ -308,7 +308,7 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
             try: print(report(out, title=f"(preset '{a.preset}')").to_string(index=False))
             except PetlabError as e: print(f"report: {e}")
         else:
-            if s == 'ablation': t = run_ablation(out, a.data_path, progress=not a.quiet, **dict(a.sets))
+            if s == 'ablation': t = run_ablation(a.out or 'runs/ablation', a.data_path, progress=not a.quiet, **dict(a.sets))
             else: t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, **dict(a.sets))
             print(t[['name', 'status', 'best_valid_dice', 'test_dice', 'epochs_run', 'wall_s']].to_string(index=False))
             failed += int((t.status == 'failed').sum())

@@ -8,8 +8,8 @@ __all__ = ['RUNTIME_KEYS', 'NAME_BASE', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'S
            'steps_per_epoch', 'train_size', 'preset_data', 'study_configs', 'run_state', 'run_one', 'results_table',
            'sweep', 'plot_curves', 'plot_vs', 'best_run', 'breakdown', 'plot_breakdown', 'plot_gallery', 'data_label',
            'preset_label', 'run_study', 'report', 'sweep_cache_dir', 'with_steps', 'plot_bs_studies', 'plot_lr_study',
-           'save_lr_find', 'load_lr_find', 'check_run_dirs', 'check_recorded', 'ablation_configs', 'ablation_summary',
-           'plot_ablation', 'run_ablation', 'check_ablation']
+           'save_lr_find', 'load_lr_find', 'read_provenance', 'check_recorded_table', 'check_recorded',
+           'ablation_configs', 'ablation_summary', 'plot_ablation', 'run_ablation', 'check_ablation']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
 import dataclasses, hashlib, itertools, json, os, time, traceback
@@ -91,7 +91,7 @@ PRESETS = dict(
         bs=[8, 16, 32, 64], lr_mult=[0.1, 0.3, 1, 3], recipes=['A', 'B', 'none']),
 )
 PRESETS['paper_petlab'] = {**PRESETS['paper'], 'common': {**PRESETS['paper']['common'], **PETLAB_RECIPE}, 'recipes': ['C', 'A', 'none'],
-                           'about': "paper_petlab: the paper preset with petlab's recipe (augmentation C, wd 0.05 not on norms, EMA, flip TTA)"}
+                           'about': "paper_petlab: the paper preset with petlab's recipe (an EMA of the weights, flip TTA); its preprocessing study adds augmentation C"}
 STUDIES = ('networks', 'bs', 'bs_steps', 'lr', 'prep')
 STUDY_TITLES = dict(networks='UNet vs ResNet34-UNet', bs='batch size at equal epochs', bs_steps='batch size at equal optimiser steps',
                     lr='learning rate', prep='preprocessing')
@@ -534,36 +534,43 @@ def load_lr_find(path # a file written by `save_lr_find`
 HISTORY_COLUMNS = ['epoch', 'train_loss', 'train_dice', 'valid_loss', 'valid_dice', 'lr']
 
 # %% ../nbs/04_experiments.ipynb #62f9ebb7
-def check_run_dirs(rec_dir, # a folder of recorded results
-                   names, # the run names its table lists
-                  ):
-    "Check that every run in `names` is recorded, finished, with its own settings and the history columns the plots read"
-    for n in names:
-        rd = Path(rec_dir)/'runs'/n
+def read_provenance(rec_dir, # a folder of recorded results
+                   ) -> dict:
+    "The `provenance.json` of a folder of recorded results: where, when and how they were made"
+    rec = Path(rec_dir)
+    if not (rec/'provenance.json').is_file(): raise PetlabError(f"{rec}: no provenance.json: not a folder of recorded results")
+    return json.loads((rec/'provenance.json').read_text())
+
+def check_recorded_table(f, # a recorded table, e.g. nbs/results/cpu/lr.csv
+                         want:list, # the run names it must list, in order
+                         what:str, # what recorded it, for the messages
+                         remedy:str, # how to record it again
+                        ) -> pd.DataFrame:
+    "Check that the recorded table `f` lists the runs `want` with the results table's columns, each run recorded and finished beside it"
+    f = Path(f)
+    if not f.is_file(): raise PetlabError(f"{f} is missing: {remedy}")
+    t = pd.read_csv(f)
+    if list(t.columns[:len(COLUMNS)]) != COLUMNS:
+        raise PetlabError(f"{f}: columns {list(t.columns[:len(COLUMNS)])} are not the results table's {COLUMNS}: {remedy}")
+    if list(t.name) != want: raise PetlabError(f"{f}: its runs {list(t.name)} are not the runs of {what} today {want}: {remedy}")
+    for n in t.name:
+        rd = f.parent/'runs'/n
         if run_state(rd) != 'done': raise PetlabError(f"{rd}: no finished run recorded there")
         if run_name(json.loads((rd/'result.json').read_text())['settings']) != n: raise PetlabError(f"{rd}/result.json: settings of another run")
         h = pd.read_csv(rd/'history.csv')
         if missing := [c for c in HISTORY_COLUMNS if c not in h]: raise PetlabError(f"{rd}/history.csv: no columns {missing}")
+    return t
 
 # %% ../nbs/04_experiments.ipynb #4cd0cab5
 def check_recorded(rec_dir, # a folder of recorded results, e.g. nbs/results/cpu
                    preset:str, # the preset it recorded
                   ) -> dict:
     "Check that recorded results are the runs `preset` makes today, with the columns the plots read; returns their provenance"
-    rec = Path(rec_dir)
-    if not (rec/'provenance.json').is_file(): raise PetlabError(f"{rec}: no provenance.json: not a folder of recorded results")
-    prov = json.loads((rec/'provenance.json').read_text())
+    prov = read_provenance(rec_dir)
     for study in STUDIES:
-        f = rec/f'{study}.csv'
-        if not f.is_file(): raise PetlabError(f"{f} is missing: record the '{preset}' preset again (petlab_sweep --preset {preset})")
-        t = pd.read_csv(f)
-        if list(t.columns[:len(COLUMNS)]) != COLUMNS:
-            raise PetlabError(f"{f}: columns {list(t.columns[:len(COLUMNS)])} are not the results table's {COLUMNS}: record again")
         want = list(dict.fromkeys(run_name(c) for c in study_configs(study, preset, prov['data_path'], n_train=prov['n_train'])))
-        if list(t.name) != want:
-            raise PetlabError(f"{f}: its runs {list(t.name)} are not the runs of preset '{preset}' today {want}: "
-                              f"the preset changed since {prov['started'][:10]}; record it again")
-        check_run_dirs(rec, t.name)
+        check_recorded_table(Path(rec_dir)/f'{study}.csv', want, f"preset '{preset}'",
+                             f"the preset changed since {prov['started'][:10]}? record it again (petlab_sweep --preset {preset})")
     return prov
 
 # %% ../nbs/04_experiments.ipynb #f594d107
@@ -572,8 +579,7 @@ ABLATION = (  # (step, settings it changes, kept?): each step adds its settings 
     ('common recipe', {}, True),
     ('+ flip TTA', dict(tta=True), True),
     ('+ EMA of the weights', dict(ema=0.99), True),
-    ('+ wd 0.05, not on norms', dict(wd=0.05, wd_norm=False), True),
-    ('+ augmentation C', dict(recipe='C'), True),
+    ('+ wd 0.05, not on norms', dict(wd=0.05, wd_norm=False), False),
     ('+ peak lr 3e-3', dict(lr=3e-3), False),
 )
 ABLATION_SEEDS = (0, 1)
@@ -642,7 +648,7 @@ def run_ablation(sweep_dir=None, # default `runs/ablation`
     cfgs = ablation_configs(data_path, seeds, **overrides)
     if verbose: print(f"ablation: {len(ABLATION)} steps x {len(seeds)} seeds; data: {data_label(cfgs[0][1]['data_path'], cfgs[0][1].get('limit'))}; folder: {sweep_dir}")
     t = sweep([c for _, c in cfgs], sweep_dir, train_fn, eval_fn, verbose=verbose, progress=progress)
-    t.insert(1, 'step', t.name.map({run_name(c): s for s, c in cfgs}))
+    t['step'] = t.name.map({run_name(c): s for s, c in cfgs})
     t.to_csv(sweep_dir/'ablation.csv', index=False)
     plot_ablation(t, sweep_dir/'ablation.png', 'petlab recipe, one ingredient at a time')
     return t
@@ -651,13 +657,8 @@ def run_ablation(sweep_dir=None, # default `runs/ablation`
 def check_ablation(rec_dir, # a folder of recorded ablation results, e.g. nbs/results/ablation
                   ) -> dict:
     "Check that a recorded ablation is the runs `ablation_configs` makes today, with the files the plots read; returns its provenance"
-    rec = Path(rec_dir)
-    if not (rec/'provenance.json').is_file(): raise PetlabError(f"{rec}: no provenance.json: not a folder of recorded results")
-    prov = json.loads((rec/'provenance.json').read_text())
-    t = pd.read_csv(rec/'ablation.csv')
+    prov = read_provenance(rec_dir)
     want = list(dict.fromkeys(run_name(c) for _, c in ablation_configs(prov['data_path'], prov['seeds'])))
-    if list(t.name) != want:
-        raise PetlabError(f"{rec}/ablation.csv: its runs are not the runs of `ABLATION` today: the ablation changed since "
-                          f"{prov['started'][:10]}; record it again (petlab_sweep --study ablation)")
-    check_run_dirs(rec, t.name)
+    check_recorded_table(Path(rec_dir)/'ablation.csv', want, '`ABLATION`',
+                         f"the ablation changed since {prov['started'][:10]}? record it again (petlab_sweep --study ablation)")
     return prov

@@ -9,7 +9,7 @@ __all__ = ['RUNTIME_KEYS', 'NAME_BASE', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'S
            'sweep', 'plot_curves', 'plot_vs', 'best_run', 'breakdown', 'plot_breakdown', 'plot_gallery', 'data_label',
            'preset_label', 'run_study', 'report', 'sweep_cache_dir', 'with_steps', 'plot_bs_studies', 'plot_lr_study',
            'save_lr_find', 'load_lr_find', 'read_provenance', 'check_recorded_table', 'check_recorded',
-           'ablation_configs', 'ablation_summary', 'plot_ablation', 'run_ablation', 'check_ablation']
+           'ablation_configs', 'ablation_winner', 'ablation_summary', 'plot_ablation', 'run_ablation', 'check_ablation']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
 import dataclasses, hashlib, itertools, json, os, time, traceback
@@ -575,12 +575,12 @@ def check_recorded(rec_dir, # a folder of recorded results, e.g. nbs/results/cpu
 
 # %% ../nbs/04_experiments.ipynb #f594d107
 ABLATION_BASE = dict(model='resnet34_unet', size=128, bs=8, epochs=30, lr=1e-3, **COMMON_RECIPE)  # 5,400 image-passes of the shared sample
-ABLATION = (  # (step, settings it changes, kept?): each step adds its settings to the kept steps before it
+ABLATION = (  # (row, its settings on top of ABLATION_BASE, is its newest ingredient in petlab's recipe?)
     ('common recipe', {}, True),
     ('+ flip TTA', dict(tta=True), True),
-    ('+ EMA of the weights', dict(ema=0.99), True),
-    ('+ wd 0.05, not on norms', dict(wd=0.05, wd_norm=False), False),
-    ('+ peak lr 3e-3', dict(lr=3e-3), False),
+    ('+ flip TTA + EMA', dict(tta=True, ema=0.99), False),
+    ('+ flip TTA + EMA + wd 0.05 (not norms)', dict(tta=True, ema=0.99, wd=0.05, wd_norm=False), False),
+    ('+ flip TTA + peak lr 3e-3', dict(tta=True, lr=3e-3), False),
 )
 ABLATION_SEEDS = (0, 1)
 
@@ -589,14 +589,14 @@ def ablation_configs(data_path=None, # dataset root; default `demo_data_path()` 
                      seeds=ABLATION_SEEDS, # one run per seed for every step
                      **overrides # settings applied to every run, e.g. `device='cuda'`
                     ) -> list:
-    "`(step, settings)` for every run of the ablation: `ABLATION_BASE`, the kept steps before, the step's own changes"
+    "`(row, settings)` for every run of the ablation: `ABLATION_BASE` with the row's settings, once per seed"
     data_path = str(Path(data_path or demo_data_path()).expanduser().resolve())
-    out, kept = [], {}
-    for step, changes, keep in ABLATION:
-        s = {**ABLATION_BASE, **kept, **changes, 'data_path': data_path, **overrides}
-        out += [(step, {**s, 'seed': seed}) for seed in seeds]
-        if keep: kept.update(changes)
-    return out
+    return [(step, {**ABLATION_BASE, **changes, 'data_path': data_path, **overrides, 'seed': seed})
+            for step, changes, _ in ABLATION for seed in seeds]
+
+def ablation_winner() -> dict:
+    "petlab's recipe as the ablation chose it: `ABLATION_BASE` with the settings of every kept ingredient"
+    return {**ABLATION_BASE, **{k: v for _, changes, keep in ABLATION if keep for k, v in changes.items()}}
 
 # %% ../nbs/04_experiments.ipynb #95dd6853
 def ablation_summary(t:pd.DataFrame, # `run_ablation`'s table: one row per run, with `step` and `seed`

@@ -412,7 +412,7 @@ def setting(default, help:str, short:str|None=None, choices=None, **kw):
     return field(**f, metadata=dict(help=help, short=short, choices=choices, **kw))
 
 # %% ../nbs/03_train.ipynb #80399b81
-PETLAB_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0.99, tta=True)
+PETLAB_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=True)
 COMMON_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=False)
 
 # %% ../nbs/03_train.ipynb #05e51f89

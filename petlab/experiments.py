@@ -624,6 +624,7 @@ def ablation_summary(t:pd.DataFrame, # `run_ablation`'s table: one row per run, 
 def plot_ablation(t:pd.DataFrame, # `run_ablation`'s table
                   fname=None, # save the figure there
                   title:str='', # figure title
+                  goal:float|None=None, # draw a target Dice as a dotted line
                  ):
     "Valid and test Dice of every step (each seed a dot, the mean a bar), one step per row, in the order they were added"
     s = ablation_summary(t)
@@ -635,10 +636,11 @@ def plot_ablation(t:pd.DataFrame, # `run_ablation`'s table
         for yi, step in zip(y, s.index):
             v = t[(t.step == step) & (t.status == 'done')][col]
             ax.plot(v, [yi + dy] * len(v), 'o', color=colour, ms=4)
-            ax.annotate(f'{mean[step]:.3f}', (mean[step], yi + dy), xytext=(4, -3), textcoords='offset points', fontsize=7)
+            ax.annotate(f'{mean[step]:.3f}', (max(v.max(), mean[step]), yi + dy), xytext=(6, -3), textcoords='offset points', fontsize=7)
     ax.set_yticks(y, [f"{st}{'' if k else ' (not kept)'}" for st, k in zip(s.index, s.kept)], fontsize=8)
-    lo = np.nanmin(t[t.status == 'done'][['best_valid_dice', 'test_dice']].to_numpy())
-    ax.set_xlim(max(0, lo - 0.05), 1); ax.set_xlabel(f'Dice ({DICE_DEF})', fontsize=8)
+    vals = t[t.status == 'done'][['best_valid_dice', 'test_dice']].to_numpy()
+    if goal is not None: ax.axvline(goal, ls=':', color='k', lw=1, label=f'goal {goal}')
+    ax.set_xlim(max(0, np.nanmin(vals) - 0.05), min(1, max(np.nanmax(vals), goal or 0) + 0.05)); ax.set_xlabel(f'Dice ({DICE_DEF})', fontsize=8)
     ax.legend(loc='lower right', fontsize=8)
     if title: ax.set_title(title, fontsize=10)
     return _save(fig, fname)

@@ -291,7 +291,7 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
     p = argparse.ArgumentParser(prog='petlab_sweep', description=sweep_cli.__doc__.split(': ', 1)[1])
     p.add_argument('--preset', default='cpu', choices=list(PRESETS))
     p.add_argument('--study', default='all', help=f"comma-separated among {', '.join(STUDIES)}, report, ablation (petlab's recipe, "
-                   "its own settings: about 3 hours on 2 CPU cores; not in all); or all")
+                   "its own settings: about 2 hours on 2 CPU cores; not in all); or all")
     p.add_argument('--out', default=None, help='sweep folder (default runs/sweep-<preset>)')
     p.add_argument('-p', '--data_path', default=None, help="dataset root (default: the preset's)")
     p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')

@@ -32,7 +32,7 @@ from .train import ADDED_SETTINGS, COMMON_RECIPE, PETLAB_RECIPE, TrainConfig, pl
 
 # %% ../nbs/04_experiments.ipynb #f51737b6
 RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
-NAME_BASE = {**dataclasses.asdict(TrainConfig()), 'recipe': 'none', 'wd': 1e-4, 'wd_norm': True, 'ema': 0., 'tta': False}
+NAME_BASE = {**dataclasses.asdict(TrainConfig()), **ADDED_SETTINGS, 'recipe': 'none'}
 
 # %% ../nbs/04_experiments.ipynb #dbd1d7e8
 def as_settings(cfg # a `TrainConfig` or a dict of its fields
@@ -92,7 +92,7 @@ PRESETS = dict(
         bs=[8, 16, 32, 64], lr_mult=[0.1, 0.3, 1, 3], recipes=['A', 'B', 'none']),
 )
 PRESETS['paper_petlab'] = {**PRESETS['paper'], 'common': {**PRESETS['paper']['common'], **PETLAB_RECIPE}, 'recipes': ['C', 'A', 'none'],
-                           'about': "paper_petlab: the paper preset with petlab's recipe (an EMA of the weights, flip TTA); its preprocessing study adds augmentation C"}
+                           'about': "paper_petlab: the paper preset with petlab's recipe (flip TTA in validation and evaluation); its preprocessing study adds augmentation C"}
 STUDIES = ('networks', 'bs', 'bs_steps', 'lr', 'prep')
 STUDY_TITLES = dict(networks='UNet vs ResNet34-UNet', bs='batch size at equal epochs', bs_steps='batch size at equal optimiser steps',
                     lr='learning rate', prep='preprocessing')
@@ -630,8 +630,8 @@ def plot_ablation(t:pd.DataFrame, # `run_ablation`'s table
     s = ablation_summary(t)
     fig, ax = plt.subplots(figsize=(8, 0.55 * len(s) + 1.2), layout='constrained')
     y = np.arange(len(s))[::-1]
-    for (col, colour, dy, lab) in (('best_valid_dice', 'C1', 0.15, 'valid'), ('test_dice', 'C0', -0.15, 'test')):
-        mean = s['valid' if col == 'best_valid_dice' else 'test']
+    for col, lab, colour, dy in (('best_valid_dice', 'valid', 'C1', 0.15), ('test_dice', 'test', 'C0', -0.15)):
+        mean = s[lab]
         ax.barh(y + dy, mean, height=0.28, color=colour, alpha=0.35, label=f'{lab} (mean over seeds)')
         for yi, step in zip(y, s.index):
             v = t[(t.step == step) & (t.status == 'done')][col]

@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'PETLAB_RECIPE', 'COMMON_RECIPE', 'RESUME_MAY_CHANGE',
+__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'COMMON_RECIPE', 'PETLAB_RECIPE', 'RESUME_MAY_CHANGE',
            'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Callback', 'Learner', 'make_opt',
            'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB',
            'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB',
@@ -412,8 +412,8 @@ def setting(default, help:str, short:str|None=None, choices=None, **kw):
     return field(**f, metadata=dict(help=help, short=short, choices=choices, **kw))
 
 # %% ../nbs/03_train.ipynb #80399b81
-PETLAB_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=True)
 COMMON_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=False)
+PETLAB_RECIPE = {**COMMON_RECIPE, 'tta': True}
 
 # %% ../nbs/03_train.ipynb #05e51f89
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['user_errors', 'parse_setting', 'add_config_args', 'config_args', 'train_settings', 'train_cli', 'evaluate_cli',
-           'infer_cli', 'export_cli', 'download_cli', 'sweep_cli']
+           'infer_cli', 'export_cli', 'download_cli', 'student_cli', 'sweep_cli']
 
 # %% ../nbs/04a_cli.ipynb #a266ae1f
 from .core import PetlabError, atomic_write
@@ -273,6 +273,21 @@ def download_cli(argv:list|None=None):
     a = p.parse_args(argv)
     root = download_pets(a.data_path, keep_archives=a.keep_archives, force=a.force, retries=a.retries)
     print(f'Oxford-IIIT Pet dataset ready in {root}. Use it with PETLAB_DATA={root}')
+
+# %% ../nbs/04a_cli.ipynb #0701a35f
+@user_errors('petlab_student')
+def student_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:]`)
+               ):
+    "Console script `petlab_student`: the student edition of the lessons (exercises to solve, checks kept) in a folder."
+    from petlab.lab import LESSONS, write_student_edition
+    p = argparse.ArgumentParser(prog='petlab_student', description=student_cli.__doc__.split(': ', 1)[1])
+    p.add_argument('dest', help='the folder to write (created if missing; must not hold the lessons already)')
+    p.add_argument('--nbs', default=None, help="the nbs/ folder of a petlab clone (default: the one petlab is installed from)")
+    p.add_argument('--lessons', default=','.join(LESSONS), help='comma-separated lessons (default: all five)')
+    p.add_argument('--no_solutions', action='store_true', help="lab.<exercise>.solution() shows no answer in this edition (for graded labs)")
+    a = p.parse_args(argv)
+    written = write_student_edition(a.dest, a.nbs, tuple(a.lessons.split(',')), solutions=not a.no_solutions)
+    print(f"student edition: {sum(p.suffix == '.ipynb' for p in written)} lessons in {a.dest}; open them with: jupyter lab {a.dest}")
 
 # %% ../nbs/04a_cli.ipynb #497059d3
 def _parse_set(kv:str):

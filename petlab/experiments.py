@@ -9,8 +9,8 @@ __all__ = ['RUNTIME_KEYS', 'NAME_BASE', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'S
            'results_table', 'sweep', 'plot_curves', 'plot_vs', 'best_run', 'breakdown', 'plot_breakdown',
            'plot_gallery', 'data_label', 'preset_label', 'run_study', 'report', 'sweep_cache_dir', 'with_steps',
            'plot_bs_studies', 'plot_lr_study', 'save_lr_find', 'load_lr_find', 'read_provenance',
-           'check_recorded_table', 'check_recorded', 'ablation_configs', 'ablation_winner', 'ablation_summary',
-           'plot_ablation', 'run_ablation', 'check_ablation']
+           'check_recorded_table', 'check_recorded', 'mean_interval', 'paired_difference', 'ablation_configs',
+           'ablation_winner', 'ablation_summary', 'plot_ablation', 'run_ablation', 'check_ablation']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
 import dataclasses, hashlib, itertools, json, os, time, traceback
@@ -581,6 +581,25 @@ def check_recorded(rec_dir, # a folder of recorded results, e.g. nbs/results/cpu
         check_recorded_table(Path(rec_dir)/f'{study}.csv', want, f"preset '{preset}'",
                              f"the preset changed since {prov['started'][:10]}? record it again (petlab_sweep --preset {preset})")
     return prov
+
+# %% ../nbs/04_experiments.ipynb #7f790c02
+def mean_interval(values, # per-image scores (or any sample)
+                  z:float=1.96, # 1.96: a 95% interval
+                 ) -> tuple[float, float, float]:
+    "The mean of `values` and its normal interval: `(mean, low, high)`, `mean ± z·sd/√n` (sample sd)."
+    v = np.asarray(values, dtype=float)
+    m, se = v.mean(), v.std(ddof=1) / np.sqrt(len(v))
+    return float(m), float(m - z * se), float(m + z * se)
+
+def paired_difference(a, # scores of model a, one per image
+                      b, # scores of model b on the same images, in the same order
+                      z:float=1.96, # 1.96: a 95% interval
+                     ) -> dict:
+    "Mean of `a - b` image by image, its interval, and which is better: 'a', 'b' or 'noise' (the interval holds 0)."
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape: raise PetlabError(f'paired scores need one value per image for both models: got {a.shape} and {b.shape}')
+    m, lo, hi = mean_interval(a - b, z)
+    return dict(diff=m, low=lo, high=hi, verdict='a' if lo > 0 else 'b' if hi < 0 else 'noise')
 
 # %% ../nbs/04_experiments.ipynb #f594d107
 ABLATION_BASE = dict(model='resnet34_unet', size=128, bs=8, epochs=30, lr=1e-3, **COMMON_RECIPE)  # 5,400 image-passes of the shared sample

@@ -31,7 +31,7 @@ from .runs import load_checkpoint, prepare_run_dir
 from .train import ADDED_SETTINGS, COMMON_RECIPE, PETLAB_RECIPE, TrainConfig, plot_history, train
 
 # %% ../nbs/04_experiments.ipynb #f51737b6
-RUNTIME_KEYS = ('device', 'num_workers', 'cache', 'channels_last')  # settings that change speed, not results
+RUNTIME_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata['runtime'])  # speed, not results: not in names
 NAME_BASE = {**dataclasses.asdict(TrainConfig()), **ADDED_SETTINGS, 'recipe': 'none'}
 
 # %% ../nbs/04_experiments.ipynb #dbd1d7e8

@@ -14,12 +14,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'COMMON_RECIPE', 'PETLAB_RECIPE', 'RESUME_MAY_CHANGE',
-           'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Callback', 'Learner', 'make_opt',
-           'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB',
-           'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB',
-           'DistributedCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table', 'resume_config',
-           'data_root', 'make_dls', 'train', 'plot_history']
+__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE',
+           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Callback', 'Learner',
+           'make_opt', 'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype',
+           'MixedPrecisionCB', 'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError',
+           'NonFiniteCB', 'DistributedCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table',
+           'resume_config', 'data_root', 'make_dls', 'train', 'plot_history']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, get_device, seed_everything
@@ -406,10 +406,19 @@ class CheckpointCB(Callback):
         save_checkpoint(self.run_dir/'last.pt', l.model, self.spec, train_state=l.state_dict(), **meta)
 
 # %% ../nbs/03_train.ipynb #e2953365
-def setting(default, help:str, short:str|None=None, choices=None, **kw):
-    "A `TrainConfig` field: its default, one line of help, the course's short flag, the allowed values."
+SETTING_GROUPS = {'course': "the course's options", 'model': 'network, optimiser and loss', 'recipe': "petlab's recipe",
+                  'run': 'seeds, evaluation and safety', 'speed': 'speed and memory (the numbers stay the same)',
+                  'distributed': 'several processes (torchrun)'}
+
+def setting(default, help:str, short:str|None=None, choices=None,
+            group:str='model', # one of `SETTING_GROUPS`: where `petlab_train --help` lists it
+            runtime:bool=False, # changes only how fast or where a run goes, not what it learns: left out of run names
+            resume:bool=False, # may change when a run is resumed (`resume_config`)
+            **kw):
+    "A `TrainConfig` field: its default, one line of help, the course's short flag, the allowed values, what kind of setting it is."
+    if group not in SETTING_GROUPS: raise PetlabError(f'setting group {group!r} is not one of {", ".join(SETTING_GROUPS)}')
     f = dict(default_factory=default) if callable(default) else dict(default=default)
-    return field(**f, metadata=dict(help=help, short=short, choices=choices, **kw))
+    return field(**f, metadata=dict(help=help, short=short, choices=choices, group=group, runtime=runtime, resume=resume, **kw))
 
 # %% ../nbs/03_train.ipynb #80399b81
 COMMON_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=False)
@@ -419,35 +428,35 @@ PETLAB_RECIPE = {**COMMON_RECIPE, 'tta': True}
 @dataclass
 class TrainConfig:
     "Everything a training run needs; every field has a default and `asdict` round-trips through JSON."
-    model:str = setting('unet', "the network", '-n', choices=tuple(MODELS), aliases=('--net',))
-    model_opts:dict = setting(dict, "options of the network as JSON, e.g. '{\"base\": 16}' (see petlab.models.get_model)")
-    data_path:str|None = setting(None, "dataset root (holds images/ and annotations/); default $PETLAB_DATA, else ~/data/oxford-iiit-pet, downloaded if missing", '-p')
-    size:int = setting(256, "images and masks are resized to size x size pixels (any size of 32 or more)", '-s', min=32)
-    bs:int = setting(8, "batch size", '-b', min=1, aliases=('--batch_size',))
-    epochs:int = setting(10, "number of passes over the training split", '-e', min=1)
-    lr:float = setting(1e-3, "peak learning rate", '-lr', gt=0)
-    opt:str = setting('adamw', "optimiser: adam (L2 weight decay) or adamw (decoupled)", choices=tuple(OPTIMIZERS))
-    wd:float = setting(PETLAB_RECIPE['wd'], "weight decay", min=0)
-    sched:str = setting('onecycle', "learning-rate schedule", choices=SCHEDULES)
-    loss:str = setting('bce_dice', "loss function", choices=tuple(LOSSES))
-    recipe:str = setting(PETLAB_RECIPE['recipe'], "augmentation and normalisation recipe (petlab.data.RECIPES)", choices=tuple(RECIPES))
-    ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1)
-    tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation")
-    wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)")
-    seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly", min=0)
-    eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1)
-    patience:int = setting(0, "stop after this many evaluations without a better valid Dice; 0: never", min=0)
-    device:str = setting('auto', "'auto', 'cpu', 'cuda', 'cuda:1', ... (-g N: GPU N, -g -1: the CPU)", '-g')
-    amp:str = setting('auto', "mixed precision: auto (bf16 or fp16 on CUDA, off on the CPU), fp16, bf16 or off", choices=AMP_MODES)
-    num_workers:int|None = setting(None, "DataLoader worker processes; default: petlab.data.default_workers()", '-w', min=0)
-    cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)")
-    limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1)
-    channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU")
-    grad_clip:float = setting(0., "clip the gradient norm to this value; 0: off", min=0)
-    max_bad_steps:int = setting(5, "stop after this many non-finite losses in a row (each one is skipped)", min=1)
-    thresh:float = setting(0.5, "probability threshold of the Dice and IoU metrics", gt=0, lt=1)
-    sync_bn:bool = setting(False, "distributed runs on GPUs: BatchNorm statistics over the batch of all processes (SyncBatchNorm), for small per-GPU batches")
-    dist_timeout:float = setting(600., "distributed runs: seconds a process waits for the others before the run fails", gt=0)
+    model:str = setting('unet', "the network", '-n', choices=tuple(MODELS), aliases=('--net',), group='course')
+    model_opts:dict = setting(dict, "options of the network as JSON, e.g. '{\"base\": 16}' (see petlab.models.get_model)", group='model')
+    data_path:str|None = setting(None, "dataset root (holds images/ and annotations/); default $PETLAB_DATA, else ~/data/oxford-iiit-pet, downloaded if missing", '-p', group='course', resume=True)
+    size:int = setting(256, "images and masks are resized to size x size pixels (any size of 32 or more)", '-s', min=32, group='course')
+    bs:int = setting(8, "batch size", '-b', min=1, aliases=('--batch_size',), group='course')
+    epochs:int = setting(10, "number of passes over the training split", '-e', min=1, group='course')
+    lr:float = setting(1e-3, "peak learning rate", '-lr', gt=0, group='course')
+    opt:str = setting('adamw', "optimiser: adam (L2 weight decay) or adamw (decoupled)", choices=tuple(OPTIMIZERS), group='model')
+    wd:float = setting(PETLAB_RECIPE['wd'], "weight decay", min=0, group='model')
+    sched:str = setting('onecycle', "learning-rate schedule", choices=SCHEDULES, group='model')
+    loss:str = setting('bce_dice', "loss function", choices=tuple(LOSSES), group='model')
+    recipe:str = setting(PETLAB_RECIPE['recipe'], "augmentation and normalisation recipe (petlab.data.RECIPES)", choices=tuple(RECIPES), group='recipe')
+    ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1, group='recipe')
+    tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation", group='recipe')
+    wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)", group='recipe')
+    seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly", min=0, group='run')
+    eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1, group='run')
+    patience:int = setting(0, "stop after this many evaluations without a better valid Dice; 0: never", min=0, group='course')
+    device:str = setting('auto', "'auto', 'cpu', 'cuda', 'cuda:1', ... (-g N: GPU N, -g -1: the CPU)", '-g', group='course', runtime=True, resume=True)
+    amp:str = setting('auto', "mixed precision: auto (bf16 or fp16 on CUDA, off on the CPU), fp16, bf16 or off", choices=AMP_MODES, group='speed')
+    num_workers:int|None = setting(None, "DataLoader worker processes; default: petlab.data.default_workers()", '-w', min=0, group='speed', runtime=True, resume=True)
+    cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
+    limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
+    channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
+    grad_clip:float = setting(0., "clip the gradient norm to this value; 0: off", min=0, group='model')
+    max_bad_steps:int = setting(5, "stop after this many non-finite losses in a row (each one is skipped)", min=1, group='run')
+    thresh:float = setting(0.5, "probability threshold of the Dice and IoU metrics", gt=0, lt=1, group='run')
+    sync_bn:bool = setting(False, "distributed runs on GPUs: BatchNorm statistics over the batch of all processes (SyncBatchNorm), for small per-GPU batches", group='distributed', resume=True)
+    dist_timeout:float = setting(600., "distributed runs: seconds a process waits for the others before the run fails", gt=0, group='distributed', runtime=True, resume=True)
 
     def __post_init__(self): check_config(self)
 
@@ -485,16 +494,16 @@ def check_config(cfg) -> None:
 
 # %% ../nbs/03_train.ipynb #8ced1392
 def settings_table() -> pd.DataFrame:
-    "`TrainConfig`'s fields: flag, type, default, help."
+    "`TrainConfig`'s fields: flag, type, default, group, help."
     rows = []
     for f in fields(TrainConfig):
         md, d = f.metadata, (f.default_factory() if f.default is dataclasses.MISSING else f.default)
         rows.append(dict(setting=f.name, flags=' '.join([f'--{f.name}', *md.get('aliases', ()), *([md['short']] if md.get('short') else [])]),
-                         type=f.type, default=d, help=md['help'] + (f" ({', '.join(map(str, md['choices']))})" if md.get('choices') else '')))
+                         type=f.type, default=d, group=md['group'], help=md['help'] + (f" ({', '.join(map(str, md['choices']))})" if md.get('choices') else '')))
     return pd.DataFrame(rows).set_index('setting')
 
 # %% ../nbs/03_train.ipynb #9ce8aac3
-RESUME_MAY_CHANGE = ('device', 'data_path', 'num_workers', 'cache', 'channels_last', 'sync_bn', 'dist_timeout')
+RESUME_MAY_CHANGE = tuple(f.name for f in fields(TrainConfig) if f.metadata['resume'])   # where a run trains, not what it learns
 ADDED_SETTINGS = dict(ema=0., tta=False, wd_norm=True)  # absent from older config.json files: how those runs trained
 
 def resume_config(run_dir:str|Path, # a run folder

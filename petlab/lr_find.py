@@ -4,17 +4,18 @@
 
 # %% ../nbs/03e_lr_find.ipynb #d258524a
 from __future__ import annotations
-import copy, dataclasses, math
+import copy, dataclasses, json, math
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SUGGESTERS', 'LRFinderCB', 'smooth', 'suggest', 'LRFind', 'lr_find_learner', 'lr_find', 'plot_lr_find', 'run_lr_find']
+__all__ = ['SUGGESTERS', 'LRFinderCB', 'smooth', 'suggest', 'LRFind', 'lr_find_learner', 'lr_find', 'plot_lr_find', 'run_lr_find',
+           'save_lr_find', 'load_lr_find']
 
 # %% ../nbs/03e_lr_find.ipynb #c13c729c
-from .core import PetlabError, get_device, seed_everything
+from .core import PetlabError, atomic_write, get_device, seed_everything
 from .metrics import get_loss
 from .models import get_model
 from .train import (CancelFit, Callback, ChannelsLastCB, Learner, MixedPrecisionCB, TrainConfig, amp_dtype,
@@ -198,3 +199,20 @@ def run_lr_find(cfg:TrainConfig, # the settings, as `petlab_train` would train t
         ax.figure.savefig(png, dpi=90, bbox_inches='tight'); plt.close(ax.figure)
         print(f"curve saved to {png}")
     return res
+
+# %% ../nbs/03e_lr_find.ipynb #bdfa96f8
+def save_lr_find(res:LRFind, # `lr_find`'s result
+                 path, # a .json file
+                 **extra # more fields to store (e.g. the settings)
+                ):
+    "Store the finder's sweep (learning rates and raw losses) as JSON"
+    with atomic_write(path) as f:
+        json.dump(dict(about=res.about, lrs=list(map(float, res.lrs)), raw=list(map(float, res.raw)), diverged=bool(res.diverged), **extra), f)
+
+def load_lr_find(path # a file written by `save_lr_find`
+                ) -> LRFind:
+    "The finder's result from a stored sweep: smoothed and read again"
+    d = json.loads(Path(path).read_text())
+    lrs, raw = np.array(d['lrs']), np.array(d['raw'])
+    losses = smooth(raw); sg = suggest(lrs, losses)
+    return LRFind(lrs, losses, raw, sg, sg['fall'], d['diverged'], d.get('about', ''))

@@ -14,6 +14,12 @@
    a toctree on the home page), then `sphinx-build -W -b html -c docs` (myst-nb, furo) into `_docs/`.
    Pages are named as nbdev names them (`00_data.ipynb` -> `data.html`, `03a_metrics.ipynb` -> `metrics.html`), so the
    links nbdev writes from `_modidx` (and `nbdev_docs`) agree with this build.
+   Exercises: a code cell with nbgrader's solution region (`### BEGIN SOLUTION` / `### END SOLUTION` comments) is
+   shown collapsed, under a "Show solution" toggle (myst-nb's `hide-input` tag: a closed <details>), without the two
+   marker lines; the prompt before it and the check's output after it stay visible. The notebooks keep the markers.
+
+`--nbs 01_unet 03_train` builds only those notebooks (and index, for the toctree): for work on a few pages; check
+such a site with `tools/check_docs.py --nbs 01_unet 03_train`.
 
 `_docs/petlab-build.json` records what was built (pages, figures, show_doc names, hidden cells, timings) for
 `tools/check_docs.py`, which opens the site in headless Chromium. Any failing cell fails the build.
@@ -25,13 +31,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/'nbs'  # --nbs-path changes it
-BUILD = ROOT/'_build'/'docs'
+BUILD = ROOT/'_build'/'docs'  # --build-dir changes it
 IMG_MIMES = ('image/png', 'image/jpeg', 'image/svg+xml', 'image/gif')
 WIDGET_MIME = 'application/vnd.jupyter.widget-view+json'
 HIDE_DIRS = {'hide', 'export', 'exporti', 'default_exp'}
 _re_num = re.compile(r'^\d+[a-zA-Z0-9]*[_-]')  # as nbdev names pages: 03_train -> train, 03a_metrics -> metrics
 _re_cr = re.compile(r'[^\n]*\r(?=[^\n])')  # text overwritten by a carriage return (progress bars)
 _re_ansi = re.compile(r'\x1B(?:[@-Z\\-_]|\[[0-?]*[ -/]*[@-~])')
+# Exercises (DEVELOPERS.md, "Exercises"): the prompt, the solution cell (nbgrader's markers, as `petlab.lab`), the check
+SOLUTION_MARKERS = ('### BEGIN SOLUTION', '### END SOLUTION')
+SOLUTION_TAGS = ['hide-input', 'petlab-solution']  # myst-nb: a closed <details>; the cell's div gets `tag_petlab-solution`
+SOLUTION_PROMPTS = {'code_prompt_show': 'Show solution', 'code_prompt_hide': 'Hide solution'}  # the toggle's label
+_re_prompt = re.compile(r'^\s*\*\*Exercise:\s*`([^`]+)`')
+_re_check = re.compile(r'^lab\.\w+\.check\(')
+CHECK_SIGNS = ('✅', '❌', '⏳')  # how `lab.<key>.check` starts its line
 
 
 def page_name(nb: Path) -> str:
@@ -164,6 +177,53 @@ def _unlink_code(md):
 def _md_cell(text, **meta): return dict(cell_type='markdown', metadata=meta, source=text)
 
 
+def solution_marker_lines(code, where=''):
+    """Indices of the lines of `code` that are nbgrader's solution markers, written as comments (a marker inside a
+    string, as in `00c_lab`'s examples, is not one); [] if none. A region left open or closed twice is an error."""
+    import io, tokenize
+    try:
+        toks = tokenize.generate_tokens(io.StringIO(code).readline)
+        found = [(t.start[0] - 1, t.string.strip()) for t in toks
+                 if t.type == tokenize.COMMENT and t.string.strip() in SOLUTION_MARKERS]
+    except (tokenize.TokenError, SyntaxError):  # not plain Python (a magic): markers are the lines that are one
+        found = [(i, l.strip()) for i, l in enumerate(code.splitlines()) if l.strip() in SOLUTION_MARKERS]
+    if [m for _, m in found] != list(SOLUTION_MARKERS) * (len(found) // 2) or len(found) % 2:
+        raise SystemExit(f'{where}: the solution markers {[m for _, m in found]} do not pair up as '
+                         f'{SOLUTION_MARKERS[0]!r} ... {SOLUTION_MARKERS[1]!r}: fix the cell in the notebook')
+    return [i for i, _ in found]
+
+
+def _out_text(cell):
+    "The text of a code cell's stream and plain-text outputs."
+    out = []
+    for o in cell.get('outputs', []):
+        if o.get('output_type') == 'stream': out.append(''.join(o.get('text', '')))
+        elif 'text/plain' in (o.get('data') or {}): out.append(''.join(o['data']['text/plain']))
+    return ''.join(out)
+
+
+def mark_exercises(cells, where=''):
+    "Collapse the solution cells of `cells` (plain notebook cells), in place; what the checker expects of each exercise."
+    exercises, prompts = [], [c for c in cells if c['cell_type'] == 'markdown' and _re_prompt.match(_src(c))]
+    for i, c in enumerate(cells):
+        if c['cell_type'] != 'code': continue
+        lines = c['source'].splitlines()
+        drop = solution_marker_lines(c['source'], f'{where} cell {c["source"][:60]!r}')
+        if not drop: continue
+        c['source'] = '\n'.join(l for j, l in enumerate(lines) if j not in set(drop))
+        md = c.setdefault('metadata', {})
+        md['tags'] = md.get('tags', []) + [t for t in SOLUTION_TAGS if t not in md.get('tags', [])]
+        md['mystnb'] = dict(md.get('mystnb', {}), **SOLUTION_PROMPTS)
+        prev = cells[i - 1] if i else None
+        m = _re_prompt.match(_src(prev)) if prev and prev['cell_type'] == 'markdown' else None
+        nxt = next((x for x in cells[i + 1:] if x['cell_type'] == 'code'), None)
+        check = nxt if nxt and _re_check.match(nxt['source'].strip()) else None
+        name = m.group(1) if m else (re.findall(r'^\s*(?:def|class)\s+(\w+)', c['source'], re.M) or ['?'])[0]
+        exercises.append(dict(name=name, prompt=bool(m), check=check['source'].strip() if check else None,
+                              check_output=_out_text(check).strip().splitlines()[0] if check and _out_text(check).strip() else None))
+    return exercises, len(prompts)
+
+
 def plain_notebook(proc_nb, info, ctx):
     "A processed nbdev notebook -> a notebook myst-nb renders as the page, and facts for the checker."
     cells, facts = [], dict(images=0, show_docs=[], widgets=0, not_run=[])
@@ -220,6 +280,7 @@ def plain_notebook(proc_nb, info, ctx):
         if not code and not outputs: continue
         md = {'tags': tags} if tags else {}
         cells.append(dict(cell_type='code', metadata=md, source=code, outputs=outputs, execution_count=None))
+    facts['exercises'], facts['exercise_prompts'] = mark_exercises(cells, info['notebook'])
     head = f'# {title}\n' + (f'\n> {desc}\n' if desc else '')
     cells[:0] = [_md_cell(head), _md_cell(ctx['made'](info))]
     nb = dict(nbformat=4, nbformat_minor=5, cells=cells,
@@ -273,7 +334,7 @@ def environment():
 
 
 def main(argv=None):
-    global NBS
+    global NBS, BUILD
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--data', help='dataset folder (holding images/ and annotations/); default $PETLAB_DATA, '
                                   'else the real subset packaged with petlab')
@@ -281,7 +342,8 @@ def main(argv=None):
                    help='ignore $PETLAB_DATA: use the real subset packaged with petlab')
     p.add_argument('--flags', default='', help='space-separated tst_flags to run too (e.g. "slow"); default none, '
                                                'as nbdev_test')
-    p.add_argument('--nbs', nargs='*', help='only these notebooks (names or stems), plus index')
+    p.add_argument('--nbs', nargs='*', help='only these notebooks (names or stems), plus index; check the site with '
+                                            '`check_docs.py --nbs` and the same names')
     p.add_argument('--jobs', '-j', type=int, default=min(os.cpu_count() or 1, 8),
                    help="notebooks executed at once (default: the CPU count, at most 8, as nbdev_test)")
     p.add_argument('--cell-timeout', type=int, default=600, help='seconds one cell may run (default 600)')
@@ -291,6 +353,8 @@ def main(argv=None):
                                                           '(for work on the site itself)')
     p.add_argument('--nbs-path', type=Path, default=NBS, help='notebook folder (default nbs/; for trying the build)')
     p.add_argument('--out', type=Path, default=ROOT/'_docs', help='HTML output folder (default _docs/)')
+    p.add_argument('--build-dir', type=Path, default=BUILD, help='work folder: executed notebooks, Sphinx sources '
+                                                                  '(default _build/docs/; emptied by each build)')
     a = p.parse_args(argv)
     t_start = time.time()
 
@@ -306,7 +370,7 @@ def main(argv=None):
         os.environ['PETLAB_DATA'] = data
     else: os.environ.pop('PETLAB_DATA', None)
 
-    NBS = a.nbs_path.resolve()
+    NBS, BUILD = a.nbs_path.resolve(), a.build_dir.resolve()
     nbs = select_notebooks(set(a.nbs) | {'index'} if a.nbs else None)
     if not nbs: sys.exit('no notebooks found in nbs/')
     names = [page_name(n) for n in nbs]
@@ -378,7 +442,8 @@ def build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start)
                 f'Executing it took {r["exec_s"]:.0f} s. Pictures and numbers on this page come from that run.\n```')
     ctx['made'] = made
 
-    manifest = dict(data=data_txt, data_path=data, nbs_path=str(NBS), doc_url=ctx['doc_url'], skip_flags=skip_flags, env=env_info, pages=[])
+    manifest = dict(data=data_txt, data_path=data, nbs_path=str(NBS), doc_url=ctx['doc_url'], skip_flags=skip_flags,
+                    env=env_info, only=a.nbs or None, pages=[])
     for nb, name in zip(nbs, names):
         proc_nb = json.loads((proc_dir/nb.name).read_text(encoding='utf-8'))
         info = dict(notebook=nb.name, name=name)
@@ -416,8 +481,11 @@ def build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start)
     manifest['sphinx_s'] = round(time.time() - t, 1)
     manifest['total_s'] = round(time.time() - t_start, 1)
     (out/'petlab-build.json').write_text(json.dumps(manifest, indent=1), encoding='utf-8')
-    print(f'docs: built {out}/index.html ({len(nbs)} pages) in {manifest["total_s"]:.0f}s '
-          f'(sphinx {manifest["sphinx_s"]:.0f}s); check it with `python tools/check_docs.py`')
+    n_ex = sum(len(pg['exercises']) for pg in manifest['pages'])
+    print(f'docs: built {out}/index.html ({len(nbs)} pages, {n_ex} exercises with their solutions collapsed) in '
+          f'{manifest["total_s"]:.0f}s (sphinx {manifest["sphinx_s"]:.0f}s); check it with `python tools/check_docs.py'
+          + (f' --site {a.out}' if out != (ROOT/'_docs').resolve() else '')
+          + (f' --nbs {" ".join(a.nbs)}`' if a.nbs else '`'))
 
 
 if __name__ == '__main__': main()

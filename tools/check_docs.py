@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Check the built docs site as a reader sees it: every page opened in headless Chromium.
 
-    .venv/bin/python tools/check_docs.py [--site _docs] [--screenshots DIR]
+    .venv/bin/python tools/check_docs.py [--site _docs] [--screenshots DIR] [--nbs NAME ...]
 
 Serves the site on 127.0.0.1 (nothing else is reachable for the browser: every other host name resolves to
 nothing), opens each page inside a same-origin harness page with `chromium --headless --dump-dom`, reads what
@@ -15,7 +15,12 @@ the browser really rendered, and checks, against `_docs/petlab-build.json` (what
 - no leaks: no `#|` directive in the page text, no line of a hidden cell (`#| hide`, `#| export`, ...) in its
   code, no traceback;
 - every `show_doc` entry is there with its signature;
+- exercises (on every page with an `**Exercise:**` prompt): each prompt is followed by its solution cell, which is
+  inside a <details> that is closed on load (the code not visible) under a toggle labelled as the solution; a click on
+  the toggle opens it and shows the code, without nbgrader's `### BEGIN/END SOLUTION` lines; the check cell's output
+  line (starting with ✅, ❌ or ⏳) is visible on load; as many exercises as the build collapsed;
 - a screenshot of each page is not blank (saved to --screenshots, default _build/docs/screenshots/).
+`--nbs 01_unet 03_train` checks only those pages (and index), for a site built with `build_docs.py --nbs`.
 Exit status 1 if any check fails. Needs Debian's `chromium` (`apt-get install -y chromium`).
 """
 import argparse, html, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.request
@@ -38,6 +43,42 @@ HARNESS_HTML = r'''<!doctype html><html><head><meta charset="utf-8"><title>check
 <pre id="petlab-result">pending</pre>
 <iframe id="page" src="PAGE" style="width:1280px;height:1000px"></iframe>
 <script>
+// Exercises: a prompt (**Exercise: `name`.**), its solution cell (div.cell.tag_petlab-solution, made by
+// tools/build_docs.py: myst-nb's hide-input <details>), then the check cell. What a reader sees on load, then after a
+// click on each solution's toggle.
+function exercises(d, main, txt) {
+  const shown = e => !!e && e.checkVisibility() && e.getClientRects().length > 0 && e.getBoundingClientRect().height > 0;
+  const cells = Array.from(main.querySelectorAll('div.cell'));
+  const after = el => cells.find(c => el.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING && !c.contains(el));
+  const prompts = Array.from(main.querySelectorAll('strong'))
+    .filter(s => !s.closest('.cell_output') && /^Exercise:/.test(txt(s).trim()))
+    .map(s => { const c = after(s);
+                return {name: txt(s.querySelector('code')).trim() || txt(s).trim(),
+                        next_is_solution: !!c && c.classList.contains('tag_petlab-solution')}; });
+  const sols = Array.from(main.querySelectorAll('div.cell.tag_petlab-solution')).map(cell => {
+    const det = cell.querySelector('details'), pre = cell.querySelector('.cell_input pre');
+    const summary = det && det.querySelector(':scope > summary');
+    const check = cell.nextElementSibling && cell.nextElementSibling.matches('div.cell') ? cell.nextElementSibling : null;
+    const out = check && check.querySelector('.cell_output');
+    return {cell, det, pre, summary,
+      in_details: !!det && !!pre && det.contains(pre),
+      open_on_load: !!det && det.open, code_shown_on_load: shown(pre),
+      label: summary ? txt(summary).trim() : '', summary_shown: shown(summary),
+      check_src: check ? txt(check.querySelector('.cell_input pre')).trim() : '',
+      check_out: out ? txt(out).trim() : '', check_out_shown: shown(out)};
+  });
+  // then open each one as a reader does: a click on its toggle
+  for (const s of sols) {
+    if (s.summary) s.summary.click();
+    s.open_after_click = !!s.det && s.det.open;
+    s.code_shown_after_click = shown(s.pre);
+    s.code = s.pre ? txt(s.pre) : '';
+    s.label_after_click = s.summary ? txt(s.summary).trim() : '';
+    delete s.cell; delete s.det; delete s.pre; delete s.summary;
+  }
+  return {prompts, solutions: sols};
+}
+
 window.addEventListener('load', () => {
   const out = document.getElementById('petlab-result');
   try {
@@ -62,6 +103,7 @@ window.addEventListener('load', () => {
       admonitions: Array.from(main.querySelectorAll('.admonition-title')).map(txt),
       resources: Array.from(d.querySelectorAll('script[src], link[rel=stylesheet][href]')).map(e => e.src || e.href),
     };
+    r.exercises = exercises(d, main, txt);  // last: it clicks the solution toggles open
     out.textContent = JSON.stringify(r);
   } catch (e) { out.textContent = JSON.stringify({error: String(e)}); }
 });
@@ -117,12 +159,51 @@ def not_blank(path):
         return st.stddev[0] > 5
 
 
+CHECK_SIGNS = ('✅', '❌', '⏳')  # how `lab.<key>.check(...)` starts its line
+SOLUTION_MARKERS = ('### BEGIN SOLUTION', '### END SOLUTION')
+
+
+def check_exercises(ex, expected, fail):
+    "The exercises the browser found on a page (see `exercises` in HARNESS_HTML) against the build's manifest."
+    prompts, sols = ex['prompts'], ex['solutions']
+    names = [e['name'] for e in expected]
+    if not (len(prompts) == len(sols) == len(expected)):
+        fail(f'{len(prompts)} exercise prompts and {len(sols)} collapsed solution cells on the page, but the build '
+             f'collapsed {len(expected)} solutions ({names}): every exercise is a prompt, then its solution cell '
+             '(`### BEGIN SOLUTION` ... `### END SOLUTION`), then its check')
+    for pr in prompts:
+        if not pr['next_is_solution']:
+            fail(f'exercise {pr["name"]!r}: the cell after its prompt is not a collapsed solution cell')
+    for i, s in enumerate(sols):
+        nm = names[i] if i < len(names) else (prompts[i]['name'] if i < len(prompts) else f'#{i + 1}')
+        where = f'exercise {nm!r}'
+        if not s['in_details']: fail(f'{where}: the solution code is not inside a <details> element'); continue
+        if s['open_on_load']: fail(f'{where}: the solution is open on load (its <details> should be closed)')
+        if s['code_shown_on_load']: fail(f'{where}: the solution code is visible on load')
+        if not s['summary_shown'] or 'solution' not in s['label'].lower():
+            fail(f'{where}: no visible toggle labelled as the solution (label {s["label"]!r})')
+        if s['open_on_load']: pass  # the click closed it: nothing more to learn
+        elif not s['open_after_click']: fail(f'{where}: a click on the toggle {s["label"]!r} does not open the solution')
+        elif not s['code_shown_after_click'] or not s['code'].strip():
+            fail(f'{where}: the solution code is not visible after a click on the toggle')
+        for m in SOLUTION_MARKERS:
+            if m in s['code']: fail(f'{where}: the solution shows the marker line {m!r}')
+        if not s['check_src'].startswith('lab.') or '.check(' not in s['check_src']:
+            fail(f'{where}: the cell after the solution is not its check (`lab.<key>.check(...)`): {s["check_src"][:80]!r}')
+        elif not s['check_out'].startswith(CHECK_SIGNS):
+            fail(f'{where}: the check prints no line starting with {"/".join(CHECK_SIGNS)}: {s["check_out"][:80]!r}')
+        elif not s['check_out_shown']: fail(f'{where}: the check\'s output is not visible on load')
+    return len(sols)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--site', type=Path, default=ROOT/'_docs')
     p.add_argument('--screenshots', type=Path, default=ROOT/'_build'/'docs'/'screenshots')
     p.add_argument('--shot-height', type=int, default=2400, help='screenshot height in px (default 2400)')
     p.add_argument('--chromium', default=shutil.which('chromium') or '/usr/bin/chromium')
+    p.add_argument('--nbs', nargs='*', help='check only these pages (notebook names or stems, as build_docs.py --nbs), '
+                                            'plus index; default: every page, and every notebook of nbs/ has one')
     a = p.parse_args(argv)
     t0 = time.time()
     site = a.site.resolve()
@@ -133,19 +214,25 @@ def main(argv=None):
     fails, warns = [], []
     def fail(page, msg): fails.append(f'{page}: {msg}')
 
-    # every numbered notebook of the notebook folder the site was built from has a page
+    # every numbered notebook of the notebook folder the site was built from has a page (with --nbs: those named)
     nbs_path = Path(man.get('nbs_path') or ROOT/'nbs')
     built = {pg['notebook'] for pg in man['pages']}
+    want = set(a.nbs) | {'index'} if a.nbs else None
+    def wanted(nb_name, page): return want is None or {nb_name, Path(nb_name).stem, page} & want
+    partial_note = (f' (the site was built with `--nbs {" ".join(man["only"])}`: check it with `--nbs`)'
+               if man.get('only') and not a.nbs else '')
     for nb in sorted(nbs_path.glob('*.ipynb')):
-        if (re.match(r'\d', nb.name) or nb.name == 'index.ipynb') and nb.name not in built:
-            fail(nb.name, f'no page was built for {nb}')
+        if (re.match(r'\d', nb.name) or nb.name == 'index.ipynb') and nb.name not in built \
+                and wanted(nb.name, re.sub(r'^\d+[a-zA-Z0-9]*[_-]', '', nb.stem) or nb.stem):
+            fail(nb.name, f'no page was built for {nb}{partial_note}')
 
     srv, base = serve(site)
     a.screenshots.mkdir(parents=True, exist_ok=True)
     pages = {pg['name']: pg for pg in man['pages']}
-    seen, ids_of = {}, {}
+    seen, ids_of, n_exercises = {}, {}, 0
     try:
         for name, pg in pages.items():
+            if not wanted(pg['notebook'], name): continue
             html_file = f'{name}.html'
             if not (site/html_file).exists(): fail(html_file, 'page missing'); continue
             r = inspect(a.chromium, base, html_file)
@@ -181,12 +268,19 @@ def main(argv=None):
             if man.get('doc_url'):
                 for l in r['links']:
                     if l['href'].startswith(man['doc_url']):
-                        fail(html_file, f'link to the published site instead of this one: {l["href"]}')
+                        target = urlsplit(l['href'][len(man['doc_url']):]).path.strip('/').removesuffix('.html')
+                        if man.get('only') and target not in pages:  # build_docs.py --nbs: that page was not built
+                            warns.append(f'{html_file}: link to a page the build left out (--nbs): {l["href"]}')
+                        else: fail(html_file, f'link to the published site instead of this one: {l["href"]}')
             # show_doc
             rub = {x['text']: x['sig'] for x in r['rubrics']}
             for nm in pg['show_docs']:
                 if nm not in rub: fail(html_file, f'show_doc({nm}) entry missing')
                 elif '(' not in rub[nm]: fail(html_file, f'show_doc({nm}) has no signature: {rub[nm][:80]!r}')
+            # exercises: solutions collapsed, open on a click, checks visible
+            if '**Exercise:' in r['text']: fail(html_file, 'an exercise prompt is shown as raw markdown (`**Exercise:`)')
+            n_ex = check_exercises(r['exercises'], pg.get('exercises', []), partial(fail, html_file))
+            n_exercises += n_ex
             for res in r['resources']:
                 if not res.startswith(base):
                     (warns if any(x in res for x in ALLOWED_EXTERNAL) else fails).append(
@@ -197,7 +291,9 @@ def main(argv=None):
             if not screenshot(a.chromium, base, html_file, shot, a.shot_height): fail(html_file, 'no screenshot')
             elif not not_blank(shot): fail(html_file, f'screenshot {shot} is blank')
             print(f'  {html_file}: {len(out_imgs)} figures (all loaded: {all(i["w"] > 0 for i in r["imgs"])}), '
-                  f'{len(pg["show_docs"])} show_doc entries, {len([l for l in r["links"] if l["href"].startswith(base)])} '
+                  f'{len(pg["show_docs"])} show_doc entries, '
+                  + (f'{n_ex} exercises (solutions collapsed, open on a click, checks shown), ' if n_ex else '') +
+                  f'{len([l for l in r["links"] if l["href"].startswith(base)])} '
                   f'site links, {len(pg["hidden"])} hidden lines checked, screenshot {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}',
                   flush=True)
 
@@ -228,8 +324,9 @@ def main(argv=None):
         print(f'\ncheck_docs: {len(fails)} problem(s) in {site}:', file=sys.stderr)
         for f in fails: print('  FAIL', f, file=sys.stderr)
         return 1
-    print(f'check_docs: OK: {len(seen)} pages, {sum(p["images"] for p in man["pages"])} figures, '
-          f'{sum(len(p["show_docs"]) for p in man["pages"])} show_doc entries, {n_links} links checked '
+    checked_pages = [p for p in man['pages'] if p['name'] in seen]
+    print(f'check_docs: OK: {len(seen)} pages, {sum(p["images"] for p in checked_pages)} figures, '
+          f'{sum(len(p["show_docs"]) for p in checked_pages)} show_doc entries, {n_exercises} exercises, {n_links} links checked '
           f'in {time.time() - t0:.0f}s (data: {man["data"][:80]}...)')
     return 0
 

@@ -4,8 +4,8 @@
 
 # %% ../nbs/03e_lr_find.ipynb #d258524a
 from __future__ import annotations
-import copy, dataclasses, json, math
-from dataclasses import dataclass, field
+import copy, json, math
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, torch
 from tqdm.auto import tqdm
@@ -15,11 +15,8 @@ __all__ = ['SUGGESTERS', 'LRFinderCB', 'smooth', 'suggest', 'LRFind', 'lr_find_l
            'save_lr_find', 'load_lr_find']
 
 # %% ../nbs/03e_lr_find.ipynb #c13c729c
-from .core import PetlabError, atomic_write, get_device, seed_everything
-from .metrics import get_loss
-from .models import get_model
-from .train import (CancelFit, Callback, ChannelsLastCB, Learner, MixedPrecisionCB, TrainConfig, amp_dtype,
-                          data_root, make_dls, make_opt, use_channels_last)
+from .core import PetlabError, atomic_write, seed_everything
+from .train import CancelFit, Callback, Learner, TrainConfig, data_root, make_learner
 
 # %% ../nbs/03e_lr_find.ipynb #add515bd
 class LRFinderCB(Callback):
@@ -143,20 +140,15 @@ def lr_find(cfg:TrainConfig|None=None, # the run to find a learning rate for (it
             end_lr:float=10., # last learning rate (if the loss has not diverged before)
             num_it:int=100, # batches in the sweep
             progress:bool=True, # a progress bar
+            cbs=(), # more callbacks for the sweep's `Learner`
             **kwargs # `beta`, `div`: see `LRFinderCB`
            ) -> LRFind:
     "Sweep the learning rate over `num_it` batches of `cfg`'s training data; returns the curve and a suggested lr. Writes no files"
     cfg = cfg or TrainConfig()
     LRFinderCB(start_lr, end_lr, num_it, **kwargs)  # a bad sweep fails here, before the data is read
-    device = get_device(cfg.device)
-    amp = amp_dtype(cfg.amp, device)
     seed_everything(cfg.seed)
-    dls = make_dls(cfg, data_root(cfg.data_path))
-    if model is None: model = get_model(cfg.model, **cfg.model_opts)
-    opt = make_opt(cfg.opt, model.parameters(), start_lr, cfg.wd)
-    cbs = [MixedPrecisionCB(amp)] if amp is not None else []
-    if use_channels_last(model, device, cfg.channels_last): cbs.append(ChannelsLastCB())
-    learn = Learner(model, dls, get_loss(cfg.loss), opt, cbs=cbs, device=device, thresh=cfg.thresh, seed=cfg.seed)
+    learn = make_learner(cfg, model=model, cbs=cbs, lr=start_lr)   # the very step `train` takes (03_train)
+    dls = learn.dls
     res = lr_find_learner(learn, start_lr, end_lr, num_it, progress=progress, **kwargs)
     opts = ', '.join(f'{k} {v}' for k, v in cfg.model_opts.items())
     res.about = (f"{cfg.model}{f' ({opts})' if opts else ''}, {len(dls.train.dataset)} training images of "
@@ -200,7 +192,7 @@ def run_lr_find(cfg:TrainConfig, # the settings, as `petlab_train` would train t
         print(f"curve saved to {png}")
     return res
 
-# %% ../nbs/03e_lr_find.ipynb #bdfa96f8
+# %% ../nbs/03e_lr_find.ipynb #40889f65
 def save_lr_find(res:LRFind, # `lr_find`'s result
                  path, # a .json file
                  **extra # more fields to store (e.g. the settings)

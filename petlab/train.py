@@ -19,7 +19,7 @@ __all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', '
            'make_opt', 'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype',
            'MixedPrecisionCB', 'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError',
            'NonFiniteCB', 'DistributedCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table',
-           'resume_config', 'data_root', 'make_dls', 'train', 'plot_history']
+           'resume_config', 'data_root', 'make_dls', 'make_learner', 'train', 'plot_history']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, get_device, seed_everything
@@ -54,11 +54,13 @@ class Learner:
                  thresh:float=0.5, # probability threshold of the Dice
                  seed:int|None=None, # reseed from `seed + epoch` before each epoch
                  tta:bool=False, # validate with flip test-time augmentation (`petlab.models.predict_logits`)
+                 cfg=None, # the `TrainConfig` it was made from (`make_learner`), kept for the record
+                 run_dir=None, # the run folder it writes to, if any (`train`)
                 ):
         self.device = torch.device(device)
         self.model = model.to(self.device)
         self.dls, self.loss_func, self.opt, self.sched, self.sched_on = dls, loss_func, opt, sched, sched_on
-        self.thresh, self.seed, self.tta = thresh, seed, tta
+        self.thresh, self.seed, self.tta, self.cfg, self.run_dir = thresh, seed, tta, cfg, run_dir
         self.start_epoch, self.epoch, self.n_epochs, self.log, self.stop = 0, 0, 0, [], False
         self.best_valid_dice, self.best_epoch, self.evals_since_best = -1., 0, 0
         self.train_stats = self.valid_stats = None
@@ -397,11 +399,12 @@ class CheckpointCB(Callback):
     def __init__(self, run_dir:str|Path, # folder for best.pt and last.pt
                  spec:dict, # {'name': ..., 'opts': {...}} to rebuild the model with `get_model`
                  config:dict|None=None, # the run's `asdict(TrainConfig)`, stored in both files
-                ): self.run_dir, self.spec, self.config = Path(run_dir), spec, config
+                 world_size:int=1, # processes that train it (torchrun), stored in both files
+                ): self.run_dir, self.spec, self.config, self.world_size = Path(run_dir), spec, config, world_size
     def after_epoch(self):
         l = self.learn
         meta = dict(config=self.config, epoch=l.epoch + 1, best_valid_dice=l.best_valid_dice, best_epoch=l.best_epoch,
-                    world_size=getattr(l, 'world_size', 1))
+                    world_size=self.world_size)
         if l.improved: save_checkpoint(self.run_dir/'best.pt', l.eval_model, self.spec, valid=dict(l.valid_stats), **meta)
         save_checkpoint(self.run_dir/'last.pt', l.model, self.spec, train_state=l.state_dict(), **meta)
 
@@ -538,6 +541,27 @@ def make_dls(cfg:TrainConfig, root:str|Path, env:DistEnv=DistEnv()):
     if len(dls.valid.dataset) == 0: raise PetlabError(f"the valid split of {root} is empty: the best model cannot be chosen")
     return dls
 
+# %% ../nbs/03_train.ipynb #a18cea09
+def make_learner(cfg:TrainConfig, # the settings
+                 device=None, # default: `get_device(cfg.device)`
+                 model:nn.Module|None=None, # default: a fresh `get_model(cfg.model, **cfg.model_opts)`
+                 dls=None, # default: `make_dls(cfg, data_root(cfg.data_path))`
+                 cbs=(), # more callbacks (a run's files, progress, processes; a finder's sweep)
+                 lr:float|None=None, # the optimiser's starting learning rate (default `cfg.lr`; the schedule takes over)
+                 run_dir=None, # the run folder, recorded in `learn.run_dir`
+                ) -> Learner:
+    "The `Learner` that `cfg` describes: data, model, optimiser, schedule, loss, and the callbacks of the training step."
+    device = torch.device(device) if device is not None else get_device(cfg.device)
+    amp = amp_dtype(cfg.amp, device)
+    if dls is None: dls = make_dls(cfg, data_root(cfg.data_path))
+    if model is None: model = get_model(cfg.model, **cfg.model_opts)
+    opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr if lr is None else lr, cfg.wd)
+    sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
+    step_cbs = [*([MixedPrecisionCB(amp)] if amp is not None else []), *([GradClipCB(cfg.grad_clip)] if cfg.grad_clip else []),
+                *([ChannelsLastCB()] if use_channels_last(model, device, cfg.channels_last) else [])]
+    return Learner(model, dls, get_loss(cfg.loss), opt, sched, sched_on, [*cbs, *step_cbs], device=device, thresh=cfg.thresh,
+                   seed=cfg.seed, tta=cfg.tta, cfg=cfg, run_dir=run_dir)
+
 # %% ../nbs/03_train.ipynb #6054a1a2
 def train(cfg:TrainConfig|None=None, # what to train; with `resume`: changes to the run's own config (see `resume_config`)
           run_dir:str|Path='runs/run', # the run folder (config.json, history.csv, best.pt, last.pt)
@@ -571,26 +595,16 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, env):
     if cfg.sync_bn and W > 1 and device.type != 'cuda':
         raise PetlabError("sync_bn needs GPUs: torch's SyncBatchNorm does not run on the CPU; leave it off "
                           f"(each process then normalises over its own {cfg.bs // W} images)")
-    amp = amp_dtype(cfg.amp, device)
     seed_everything(cfg.seed)
     dls = rank0_first(lambda: make_dls(cfg, data_root(cfg.data_path), env))  # rank 0 fetches the data and builds the cache
     model = get_model(cfg.model, **cfg.model_opts)
     if cfg.sync_bn and W > 1: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same parameters and state_dict keys
     if not resume: from_rank0(prepare_run_dir, run_dir, overwrite=overwrite)  # only now: a bad setting never touches the folder
-    spec = dict(name=cfg.model, opts=dict(cfg.model_opts))
-    opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr, cfg.wd)
-    sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
-    callbacks = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps), EarlyStopCB(cfg.patience),
-                 *([CheckpointCB(run_dir, spec, asdict(cfg))] if main else []),   # files and progress: rank 0 only
-                 ProgressCB(progress and main, note=f'at {cfg.size} px'), *cbs]
-    if amp is not None: callbacks.append(MixedPrecisionCB(amp))
-    if cfg.grad_clip: callbacks.append(GradClipCB(cfg.grad_clip))
-    if cfg.ema: callbacks.append(EMACB(cfg.ema))
-    if use_channels_last(model, device, cfg.channels_last): callbacks.append(ChannelsLastCB())
-    if W > 1: callbacks.append(DistributedCB())
-    learn = Learner(model, dls, get_loss(cfg.loss), opt, sched, sched_on, callbacks, device=device, thresh=cfg.thresh,
-                    seed=cfg.seed, tta=cfg.tta)
-    learn.cfg, learn.run_dir, learn.spec, learn.world_size = cfg, run_dir, spec, W
+    run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps), EarlyStopCB(cfg.patience),
+               *([CheckpointCB(run_dir, dict(name=cfg.model, opts=dict(cfg.model_opts)), asdict(cfg), W)] if main else []),
+               ProgressCB(progress and main, note=f'at {cfg.size} px'), *([EMACB(cfg.ema)] if cfg.ema else []),
+               *([DistributedCB()] if W > 1 else []), *cbs]   # files and progress: rank 0 only
+    learn = make_learner(cfg, device, model, dls, run_cbs, run_dir=run_dir)
     if resume:
         ckpt = from_rank0(read_checkpoint, run_dir/'last.pt')
         if not isinstance(ckpt.get('train_state'), dict):

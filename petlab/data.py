@@ -22,7 +22,7 @@ from typing import Callable
 import cv2
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from tqdm.auto import tqdm
 import albumentations as A
 from torch.utils.data import DataLoader, Dataset
@@ -66,6 +66,9 @@ def read_list(path:str|Path, # list.txt, trainval.txt or test.txt
             out.append((parts[0], int(parts[1]), int(parts[2]), int(parts[3])))
         except ValueError:
             raise PetlabError(f"{path}:{i}: expected 'name class_id species breed_id', got {line!r}: fix or delete that line") from None
+        if '/' in parts[0] or '\\' in parts[0] or parts[0][1:2] == ':':  # `../x`, `/etc/x`, `C:x` would read files outside images/
+            raise PetlabError(f"{path}:{i}: the name {parts[0]!r} is not a file stem inside images/ (like 'Abyssinian_1', "
+                              "with no folder, path separator or drive): fix or delete that line")
     return out
 
 # %% ../nbs/00_data.ipynb #68a8cc91
@@ -127,12 +130,14 @@ def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
 
 # %% ../nbs/00_data.ipynb #35ad3ef1
 def load_image(path:str|Path, # an image file, whatever its real format
+               upright:bool=False, # turn it as its EXIF orientation says (new photos); never for the dataset, whose trimaps match the stored pixels
               ) -> np.ndarray:
     "An image as an RGB uint8 array of shape (H, W, 3)."
     path = Path(path)
     if not path.exists(): raise PetlabError(f'image file not found: {path}')
     try:
         with Image.open(path) as im:
+            if upright: im = ImageOps.exif_transpose(im)  # as a viewer shows it; no orientation tag: unchanged
             if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):  # 16-bit or float grayscale: scale to 8 bits
                 a = np.asarray(im, dtype=np.float32)
                 a = np.repeat((255*(a - a.min())/max(float(a.max() - a.min()), 1e-6)).astype(np.uint8)[..., None], 3, -1)

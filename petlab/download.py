@@ -28,6 +28,16 @@ def find_pets_root(path:str|Path, # the dataset root, or a folder holding `oxfor
         if (p/'images').is_dir() and (p/'annotations').is_dir(): return p
     return None
 
+def _data_folder(data_path:str|Path|None=None) -> Path:
+    "`get_data_path(data_path)`, refusing a file where the dataset folder should be."
+    path = get_data_path(data_path)
+    if path.exists() and not path.is_dir():
+        env = os.environ.get('PETLAB_DATA')
+        what = f'PETLAB_DATA={env}' if env and get_data_path(env) == path else f'the data path {path}'
+        raise PetlabError(f'{what} names a file, not a folder: point it at the dataset folder '
+                          '(the one that holds, or will hold, images/ and annotations/)')
+    return path
+
 # %% ../nbs/00b_download.ipynb #cf37d9d2
 def packaged_data_path() -> Path:
     "The small real subset of Oxford-IIIT Pet shipped inside the package (`petlab/demo_data`)."
@@ -36,7 +46,7 @@ def packaged_data_path() -> Path:
 
 def demo_data_path() -> Path:
     "`$PETLAB_DATA` if set, else `packaged_data_path()`: the data tests and demos run on."
-    if os.environ.get('PETLAB_DATA'): return get_data_path()
+    if os.environ.get('PETLAB_DATA'): return _data_folder()
     p = packaged_data_path()
     if not (p/'annotations'/'trainval.txt').exists():
         raise PetlabError(f'the demo data shipped with petlab is missing from {p}: reinstall petlab '
@@ -222,12 +232,24 @@ _FILTERED = getattr(tarfile, 'FilterError', ())
 
 def safe_extract(archive:str|Path, # a .tar, .tar.gz, .tar.bz2 or .tar.xz file
                  dest:str|Path, # folder to extract into
+                 max_total:int=4 << 30, # bytes all members may expand to (the real archives: under 1 GB each)
+                 max_members:int=100_000, # members (the real archives: about 7,400 and 18,500)
+                 max_member:int=256 << 20, # bytes one member may expand to (the real files: a few MB at most)
                 ) -> list[str]:
     "Extract `archive` into `dest` after checking every member; returns the top-level names it holds."
     dest = Path(dest).resolve()
     dest.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(archive) as tf:
+            total = 0
+            for n, m in enumerate(tf, 1):  # the headers only, stopping at the first limit passed: nothing is written yet
+                total += m.size
+                if n > max_members: why = f'it holds more than {max_members:,} members'
+                elif m.size > max_member: why = f'member {m.name!r} would expand to {m.size:,} bytes (more than {max_member:,})'
+                elif total > max_total: why = f'its members would expand to more than {max_total:,} bytes'
+                else: continue
+                raise UnsafeArchiveError(f'Refusing to extract {archive}: {why}, far more than the Oxford-IIIT Pet archives hold. '
+                                         'Nothing was extracted: delete it and download the official archive again.')
             members = tf.getmembers()
             while tf.fileobj.read(1 << 20): pass  # read to the very end, so that gzip checks its CRC and length before we extract
             for m in members:
@@ -258,7 +280,7 @@ def download_pets(dest:str|Path|None=None, # dataset root to fill; `None` means 
                   progress:bool=True, # show progress bars
                  ) -> Path:
     "Download, verify and safely extract the Oxford-IIIT Pet archives into `dest`; skip whatever is already done."
-    dest = get_data_path(dest)
+    dest = _data_folder(dest)
     if not force and find_pets_root(dest) == dest and not any(dest.glob('.*.done')):
         if progress: print(f'{dest} already holds images/ and annotations/: nothing to download.')
         return dest
@@ -279,7 +301,7 @@ def ensure_data(data_path:str|Path|None=None, # dataset root; `None` means `get_
                 urls:dict=PETS_URLS, # archive name -> (url, md5)
                ) -> Path:
     "The dataset root, downloading the dataset first if it is missing and `download` is True."
-    path = get_data_path(data_path)
+    path = _data_folder(data_path)
     if (found := find_pets_root(path)): return found
     if not download:
         raise PetlabError(f'No Oxford-IIIT Pet dataset in {path} (expected {path}/images and {path}/annotations): '

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from .core import PetlabError, atomic_write
-from .runs import load_checkpoint
+from .runs import check_output_file, load_checkpoint
 
 # %% auto #0
 __all__ = ['export_onnx', 'OnnxModel']
@@ -39,6 +39,7 @@ def export_onnx(model_or_ckpt:nn.Module|str|Path, # a model, or the path of a pe
                ) -> Path:
     "Write `model_or_ckpt` in eval mode to `path` as ONNX with free batch, height and width; return `path`."
     onnx = _need('onnx')
+    check_output_file(path, ' (-o)')
     meta = {}
     if isinstance(model_or_ckpt, (str, Path)):
         model, ckpt = load_checkpoint(model_or_ckpt)
@@ -75,6 +76,10 @@ def export_onnx(model_or_ckpt:nn.Module|str|Path, # a model, or the path of a pe
     return Path(path)
 
 # %% ../nbs/03d_export.ipynb #f10bb0af
+def _shapes(args) -> str:
+    "The shapes of onnxruntime inputs or outputs as text: `image [batch, 3, 256, 256]`; a size without a name is `?`."
+    return ', '.join(f"{a.name} [{', '.join('?' if d is None else str(d) for d in a.shape)}]" for a in args) or 'none'
+
 class OnnxModel:
     "An exported `.onnx` model run by onnxruntime: `[B,C,H,W]` float32 in, logits out (torch → torch, NumPy → NumPy)."
     def __init__(self,
@@ -98,8 +103,17 @@ class OnnxModel:
         props = self.session.get_modelmeta().custom_metadata_map
         self.spec = json.loads(props['petlab_spec']) if 'petlab_spec' in props else None
         self.config = json.loads(props['petlab_config']) if 'petlab_config' in props else None
-        inp = self.session.get_inputs()[0]
+        ins, outs = self.session.get_inputs(), self.session.get_outputs()
+        if len(ins) != 1 or len(outs) != 1 or len(ins[0].shape) != 4 or len(outs[0].shape) != 4:
+            raise PetlabError(f'{what} has inputs {_shapes(ins)} and outputs {_shapes(outs)}: petlab needs one input '
+                              '[batch, channels, height, width] and one output [batch, channels, height, width]')
+        inp = ins[0]
+        fixed = [f'{n} {d}' for n, d in zip(('batch', 'height', 'width'), [inp.shape[0], *inp.shape[2:]]) if isinstance(d, int)]
+        if fixed:
+            raise PetlabError(f'{what} takes a fixed input size {_shapes(ins)} ({", ".join(fixed)}): petlab needs free batch, '
+                              'height and width; re-export it with petlab_export, or with dynamic axes for batch, height and width')
         self.input_name, self.n_in = inp.name, inp.shape[1] if isinstance(inp.shape[1], int) else None
+        self.n_out = outs[0].shape[1] if isinstance(outs[0].shape[1], int) else None
 
     def __call__(self, x:torch.Tensor|np.ndarray) -> torch.Tensor|np.ndarray:
         "Logits for the batch `x` `[B, n_in, H, W]`."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_runs.ipynb #ec1076eb
 from __future__ import annotations
-import json, os, re, shutil
+import errno, json, os, re, shutil
 from pathlib import Path
 import torch
 import torch.nn as nn
@@ -13,7 +13,7 @@ from .models import get_model
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'CKPT_DEFAULTS', 'RUN_MARKER', 'RUN_FILES', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint',
-           'ckpt_settings', 'is_run_dir', 'clean_temp_files', 'prepare_run_dir']
+           'ckpt_settings', 'is_run_dir', 'clean_temp_files', 'check_writable', 'check_output_file', 'prepare_run_dir']
 
 # %% ../nbs/03b_runs.ipynb #810fa5b0
 CKPT_FORMAT = 'petlab-checkpoint-v1'
@@ -27,8 +27,28 @@ def save_checkpoint(path:str|Path, # file to write (`.pt`)
     sd = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     obj = dict(format=CKPT_FORMAT, model=dict(name=spec['name'], opts=dict(spec.get('opts') or {})),
                state_dict=sd, **extra)
-    with atomic_write(path, 'wb') as f: torch.save(obj, f)
+    try:
+        with atomic_write(path, 'wb') as f: torch.save(obj, f)
+    except (OSError, RuntimeError) as e:
+        if not _disk_full(e): raise
+        path = Path(path); run = path.parent
+        then = ('write it again' if not is_run_dir(run) else f'resume with `petlab_train --resume -r {run}`'
+                if (run/'last.pt').is_file() else f'start the run again with `petlab_train --overwrite -r {run} ...`')
+        raise PetlabError(f"disk full while writing {path}: free space on {_mount_point(run)} and {then}") from None
     return Path(path)
+
+def _disk_full(e:BaseException) -> bool:
+    "Whether `e` or an exception behind it is an `OSError` ENOSPC (torch raises a `RuntimeError` over it)."
+    while e is not None:
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC: return True
+        e = e.__cause__ or e.__context__
+    return False
+
+def _mount_point(folder:Path) -> str:
+    "The mount point of the disk that holds `folder`, and the folder itself."
+    p = Path(os.path.abspath(folder))
+    while not os.path.ismount(p) and p != p.parent: p = p.parent
+    return f"the disk mounted at {p} (it holds {folder})"
 
 # %% ../nbs/03b_runs.ipynb #da231025
 def read_checkpoint(path:str|Path) -> dict:
@@ -98,13 +118,36 @@ def clean_temp_files(run_dir:str|Path) -> list[str]:
     for n in gone: (Path(run_dir)/n).unlink(missing_ok=True)
     return gone
 
+def check_writable(folder:str|Path, # a folder petlab will write into (it need not exist yet)
+                   what:str='output folder', # what it is, for the message: 'run folder', ...
+                   option:str='', # the option that names it, for the message: ' (-o)'
+                  ) -> Path:
+    "`folder`, if files can be made in it (or in the nearest folder above it that exists); else a one-line `PetlabError`."
+    folder = p = Path(folder)
+    while not p.exists() and p != p.parent: p = p.parent
+    if p == folder and not p.is_dir(): raise PetlabError(f"the {what} {folder} is a file: choose another folder{option}")
+    if not p.is_dir(): raise PetlabError(f"the {what} {folder} cannot be made: {p} is a file, not a folder; choose another folder{option}")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise PetlabError(f"the {what} {folder} is not writable ({p}: no write permission, or a read-only disk): "
+                          f"choose another folder{option} or make it writable")
+    return folder
+
+def check_output_file(path:str|Path, # a file petlab will write (it need not exist yet)
+                      option:str='', # the option that names it, for the message: ' (-o)'
+                     ) -> Path:
+    "`path`, unless it is a folder or its folder cannot be written (a one-line `PetlabError`)."
+    path = Path(path)
+    if path.is_dir(): raise PetlabError(f"the output {path} is a folder: give the name of the file to write{option}")
+    check_writable(path.parent, 'folder of the output', option)
+    return path
+
 # %% ../nbs/03b_runs.ipynb #a39eff4a
 def prepare_run_dir(run_dir:str|Path, # the run folder
                     resume:bool=False, # it must hold a run to continue (its last.pt and config.json)
                     overwrite:bool=False, # clear a petlab run that is there (only the files petlab wrote)
                    ) -> Path:
     "Check `run_dir` for a new run (or a resumed one), clearing an old run only when asked; returns the folder."
-    run_dir = Path(run_dir)
+    run_dir = check_writable(run_dir, 'run folder', ' (-r)')
     if resume:
         if not (run_dir/'config.json').is_file():
             raise PetlabError(f"cannot resume: {run_dir} holds no config.json (is it a run folder?)")
@@ -113,7 +156,6 @@ def prepare_run_dir(run_dir:str|Path, # the run folder
                               "start it again with overwrite=True (--overwrite)")
         clean_temp_files(run_dir)
         return run_dir
-    if run_dir.exists() and not run_dir.is_dir(): raise PetlabError(f"run folder {run_dir} is a file: choose another folder")
     if run_dir.exists() and any(run_dir.iterdir()):
         if not is_run_dir(run_dir):
             raise PetlabError(f"{run_dir} is not empty and is not a petlab run folder (no {RUN_MARKER} file): "

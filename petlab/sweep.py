@@ -4,19 +4,22 @@
 
 # %% auto #0
 __all__ = ['RUNTIME_KEYS', 'NAME_BASE', 'SWEEP_FILES', 'COLUMNS', 'HISTORY_COLUMNS', 'as_settings', 'run_key', 'run_name', 'grid',
-           'steps_per_epoch', 'with_steps', 'run_state', 'run_one', 'read_result', 'results_table', 'sweep',
-           'check_table', 'plot_curves', 'plot_vs', 'best_run', 'breakdown', 'plot_breakdown', 'scored_logits',
-           'plot_gallery', 'read_provenance', 'check_recorded_table']
+           'steps_per_epoch', 'with_steps', 'run_state', 'run_one', 'read_result', 'results_table', 'run_lock', 'sweep',
+           'check_table', 'with_seeds', 'paired_bootstrap', 'per_image', 'seed_table', 'compare_configs', 'plot_curves',
+           'plot_vs', 'best_run', 'breakdown', 'plot_breakdown', 'scored_logits', 'plot_gallery', 'read_provenance',
+           'check_recorded_table']
 
 # %% ../nbs/04d_sweep.ipynb #2ab7cea1
-import dataclasses, hashlib, itertools, json, time, traceback
+import contextlib, dataclasses, fcntl, hashlib, itertools, json, os, sys, time, traceback
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 # %% ../nbs/04d_sweep.ipynb #e34e882e
 import numpy as np, pandas as pd, torch
 import matplotlib.pyplot as plt
 
-# %% ../nbs/04d_sweep.ipynb #caeb33eb
+# %% ../nbs/04d_sweep.ipynb #4829c9d5
 from fastcore.test import test_close, test_eq
 from .core import PetlabError, atomic_write, get_data_path
 from .data import PetSegDataset
@@ -175,6 +178,28 @@ def results_table(sweep_dir, # the sweep folder
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
 # %% ../nbs/04d_sweep.ipynb #53f38162
+@contextlib.contextmanager
+def run_lock(sweep_dir, # the sweep folder
+             name:str, # the run's name
+            ):
+    "Hold the run's lock file (`sweep_dir/locks/<name>`): a second sweep on the same folder waits, then reuses the run"
+    d = Path(sweep_dir)/'locks'; d.mkdir(parents=True, exist_ok=True)
+    with open(d/name, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)   # released when the file closes, also if this process dies
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
+
+def _run_locked(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress, threads=None):
+    "`run_one` under the run's lock (in a worker process: with `threads` torch threads)"
+    if threads: torch.set_num_threads(threads)
+    with run_lock(sweep_dir, run_name(cfg)): return run_one(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress)
+
+def _report(i, n, r, verbose):
+    if not verbose: return
+    msg = (f"valid Dice {r['best_valid_dice']:.4f}, test Dice {r['test_dice']:.4f}" if r['status'] == 'done'
+           else f"FAILED: {r['error']} (traceback in runs/{r['name']}/error.txt)")
+    print(f"[{i}/{n}] {r['name']}: {r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
+
 def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (or `TrainConfig`s)
           sweep_dir, # the sweep folder; each run gets `sweep_dir/runs/<run_name>`
           train_fn=None, # default `petlab.train.train`
@@ -182,22 +207,31 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
           retry_failed:bool=True, # run failed configurations again
           verbose:bool=True, # print one line per run
           progress:bool=False, # progress bars of training and evaluation
+          workers:int=1, # runs at once, each in its own process
+          threads:int|None=None, # torch threads per worker process (default: the cores shared out, at least 1)
          ) -> pd.DataFrame:
     "Run every configuration in its own folder: finished runs reused, interrupted ones resumed, failures recorded; the results table"
-    names = []
+    names, todo = [], []
     for cfg in configs:
-        n = run_name(cfg)
-        if n in names: continue
-        names.append(n)
-        if verbose: print(f"[{len(names)}] {n} ...", end=' ', flush=True)
-        r = run_one(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress)
-        if verbose:
-            msg = (f"valid Dice {r['best_valid_dice']:.4f}, test Dice {r['test_dice']:.4f}" if r['status'] == 'done'
-                   else f"FAILED: {r['error']} (traceback in runs/{n}/error.txt)")
-            print(f"{r['action']}, {msg}, {r['wall_s']:.0f}s", flush=True)
+        if (n := run_name(cfg)) not in names: names.append(n); todo.append(cfg)
+    if workers < 1: raise PetlabError(f"workers must be at least 1, not {workers}")
+    if workers == 1 or len(todo) == 1:
+        for i, cfg in enumerate(todo, 1):
+            _report(i, len(todo), _run_locked(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress), verbose)
+        return results_table(sweep_dir, names)
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    if verbose: print(f"{len(todo)} runs, {workers} at a time, {threads} torch thread(s) each", flush=True)
+    ctx = mp.get_context('fork' if sys.platform.startswith('linux') else 'spawn')
+    with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
+        futs = [ex.submit(_run_locked, cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress, threads) for cfg in todo]
+        try:
+            for i, f in enumerate(as_completed(futs), 1): _report(i, len(todo), f.result(), verbose)
+        except BaseException:   # Ctrl-C or a worker that died: stop the rest; interrupted runs resume next time
+            for f in futs: f.cancel()
+            raise
     return results_table(sweep_dir, names)
 
-# %% ../nbs/04d_sweep.ipynb #ed653aab
+# %% ../nbs/04d_sweep.ipynb #31a77bbc
 def check_table(t, sweep_dir):
     "Check that each 'done' row of the results table `t` agrees with its run folder (history, per-image scores, name)"
     for _, r in t[t.status == 'done'].iterrows():
@@ -209,6 +243,83 @@ def check_table(t, sweep_dir):
         test_close(r.test_dice, pi.dice.mean())
         test_eq(r['name'], run_name(json.loads((rd/'result.json').read_text())['settings']))
         assert r.wall_s > 0
+
+# %% ../nbs/04d_sweep.ipynb #7cdefe3d
+def with_seeds(configs:list, # settings of each run
+               seeds, # seeds to run each configuration with (an int n: `seed`, `seed`+1, ..., n of them)
+              ) -> list:
+    "Every configuration once per seed (a seed already in a configuration is the first of `n`)"
+    out = []
+    for c in configs:
+        c = as_settings(c) if not isinstance(c, dict) else c
+        ss = range(c.get('seed', TrainConfig().seed), c.get('seed', TrainConfig().seed) + seeds) if isinstance(seeds, int) else seeds
+        out += [{**c, 'seed': int(s)} for s in ss]
+    return out
+
+# %% ../nbs/04d_sweep.ipynb #db2f6ae2
+def paired_bootstrap(a, # per-image scores of configuration a: `[images]` (one seed) or `[seeds, images]`
+                     b, # the same images scored for configuration b: `[images]` or `[seeds, images]`
+                     n_boot:int=2000, # bootstrap resamples
+                     seed:int=0, # of the resampling
+                     level:float=0.95, # of the interval
+                    ) -> dict:
+    "Mean of a minus mean of b, its bootstrap interval (images resampled together, each side's seeds apart), and a verdict"
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    if a.shape[1] != b.shape[1]: raise PetlabError(f"a paired comparison needs the same images on both sides: {a.shape[1]} vs {b.shape[1]}")
+    rng = np.random.default_rng(seed)
+    img = rng.integers(0, a.shape[1], (n_boot, a.shape[1]))
+    sa, sb = rng.integers(0, len(a), (n_boot, len(a))), rng.integers(0, len(b), (n_boot, len(b)))
+    ma = a.mean(0)[img] if len(a) == 1 else np.stack([a[sa[k]][:, img[k]].mean() for k in range(n_boot)])
+    mb = b.mean(0)[img] if len(b) == 1 else np.stack([b[sb[k]][:, img[k]].mean() for k in range(n_boot)])
+    d = (ma.mean(1) if ma.ndim == 2 else ma) - (mb.mean(1) if mb.ndim == 2 else mb)
+    lo, hi = np.quantile(d, [(1 - level) / 2, (1 + level) / 2])
+    diff = float(a.mean() - b.mean())
+    return dict(diff=diff, low=float(lo), high=float(hi), verdict='a' if lo > 0 else 'b' if hi < 0 else 'noise',
+                n_images=a.shape[1], n_seeds=(len(a), len(b)))
+
+# %% ../nbs/04d_sweep.ipynb #6cc6e3eb
+def per_image(sweep_dir, # the sweep folder
+              names:list, # run names (e.g. one configuration's seeds)
+              col:str='dice', # a column of test_per_image.csv
+             ) -> np.ndarray:
+    "`[runs, images]` per-image test scores of runs `names`, checked to be the same images in the same order"
+    tabs = [pd.read_csv(Path(sweep_dir)/'runs'/n/'test_per_image.csv') for n in names]
+    for n, t in zip(names[1:], tabs[1:]):
+        if list(t.name) != list(tabs[0].name): raise PetlabError(f"{n} was scored on other test images than {names[0]}: not comparable")
+    return np.stack([t[col].to_numpy(float) for t in tabs])
+
+def seed_table(table:pd.DataFrame, # a results table whose configurations ran with one or more seeds
+               sweep_dir, # its sweep folder (for the per-image scores)
+               by:list|str, # the settings that tell the configurations apart, e.g. 'bs' or ['model']
+               n_boot:int=2000, # bootstrap resamples for the intervals
+              ) -> pd.DataFrame:
+    "One row per configuration: its seeds, mean valid and test Dice, the spread over seeds, and the test mean's 95% interval"
+    by = [by] if isinstance(by, str) else list(by)
+    t = table[table.status == 'done']
+    rows = []
+    for key, g in t.groupby(by, sort=False):
+        pi = per_image(sweep_dir, list(g.name))
+        r = paired_bootstrap(pi, np.zeros((1, pi.shape[1])), n_boot)   # the interval of the mean itself
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), 'seeds': len(g),
+                     'valid_mean': g.best_valid_dice.mean(), 'test_mean': pi.mean(), 'test_spread': g.test_dice.max() - g.test_dice.min(),
+                     'test_low': r['low'], 'test_high': r['high'], 'names': list(g.name)})
+    return pd.DataFrame(rows)
+
+def compare_configs(st:pd.DataFrame, # a `seed_table`
+                    sweep_dir, # its sweep folder
+                    base:int=0, # the row the others are compared with
+                    n_boot:int=2000,
+                   ) -> pd.DataFrame:
+    "Each configuration of `st` against row `base`: paired bootstrap over the same test images and the seeds"
+    b = per_image(sweep_dir, st.names.iloc[base])
+    out = []
+    for i, r in st.iterrows():
+        if i == base: continue
+        c = paired_bootstrap(per_image(sweep_dir, r.names), b, n_boot)
+        out.append({**{k: r[k] for k in st.columns if k not in ('names', 'seeds', 'valid_mean', 'test_mean', 'test_spread', 'test_low', 'test_high')},
+                    'diff': c['diff'], 'low': c['low'], 'high': c['high'],
+                    'verdict': {'a': 'better', 'b': 'worse', 'noise': 'noise'}[c['verdict']]})
+    return pd.DataFrame(out)
 
 # %% ../nbs/04d_sweep.ipynb #872df5af
 def _save(fig, fname):
@@ -237,34 +348,48 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
 
 # %% ../nbs/04d_sweep.ipynb #278fc9f1
 def plot_vs(table:pd.DataFrame, # results table of a study
-            x:str, # the swept setting: 'bs', 'lr' or 'recipe'
+            x:str, # the swept setting: 'bs', 'lr', 'recipe' or 'model'
             fname=None, # save the figure there
             title:str='', # figure title, e.g. the preset
+            sweep_dir=None, # the sweep folder: with it, each configuration's 95% interval of the test mean (`seed_table`)
            ):
-    "Best valid and test Dice (mean per image) against setting `x`, one colour per network"
+    "Best valid and test Dice (mean per image) against setting `x`, one colour per network; every seed's run is a dot"
     t = table[table.status == 'done']
     fig, ax = plt.subplots(figsize=(5.5, 3.6), layout='constrained')
     models = list(dict.fromkeys(t.model))
-    cats = list(dict.fromkeys(t[x])) if x == 'recipe' else None
+    cats = list(dict.fromkeys(t[x])) if x in ('recipe', 'model') else None
+    seeds = t.groupby([x, 'model'] if x != 'model' else [x]).size().max() if len(t) else 1
     for i, m in enumerate(models):
-        d = t[t.model == m].sort_values(x) if cats is None else t[t.model == m]
+        d = t[t.model == m]
+        g = d.groupby(x, sort=cats is None).agg(valid=('best_valid_dice', 'mean'), test=('test_dice', 'mean')).reset_index()
         if cats is None:
-            ax.plot(d[x], d.best_valid_dice, 'o-', color=f'C{i}', label=f'{m} valid')
-            ax.plot(d[x], d.test_dice, 's--', color=f'C{i}', alpha=.6, label=f'{m} test')
+            xs, xd = g[x], d[x]
+            ax.plot(xs, g.valid, 'o-', color=f'C{i}', label=f'{m} valid' + (' (mean of seeds)' if seeds > 1 else ''))
+            ax.plot(xs, g.test, 's--', color=f'C{i}', alpha=.6, label=f'{m} test')
         else:
-            w = 0.8 / max(len(models), 1)
-            pos = np.array([cats.index(v) for v in d[x]]) + (i - (len(models) - 1) / 2) * w
-            ax.bar(pos, d.test_dice, w, color=f'C{i}', alpha=.8, label=f'{m} test')
-            ax.plot(pos, d.best_valid_dice, 'k_', ms=14, mew=2, label='best valid' if i == 0 else None)
-    if cats is not None: ax.set_xticks(range(len(cats)), [f"'{c}'\n({'resize only' if c == 'none' else 'augmented'})" for c in cats])
+            w = 0.8 / max(len(models), 1) if x != 'model' else 0.6
+            off = (i - (len(models) - 1) / 2) * w if x != 'model' else 0
+            xs = np.array([cats.index(v) for v in g[x]]) + off
+            xd = np.array([cats.index(v) for v in d[x]]) + off
+            ax.bar(xs, g.test, w, color=f'C{i}', alpha=.8, label=f'{m} test')
+            ax.plot(xs, g.valid, 'k_', ms=14, mew=2, label='best valid' if i == 0 else None)
+        if seeds > 1: ax.plot(xd, d.test_dice, '.', color='k', ms=4, alpha=.6, label='one seed (test)' if i == 0 else None)
+        if sweep_dir is not None and seeds > 1:
+            st = seed_table(d, sweep_dir, x)
+            sx = st[x] if cats is None else np.array([cats.index(v) for v in st[x]]) + off
+            ax.errorbar(sx, st.test_mean, [st.test_mean - st.test_low, st.test_high - st.test_mean], fmt='none', ecolor='k',
+                        capsize=4, lw=1, label='95% interval (images, seeds)' if i == 0 else None)
+    if cats is not None:
+        labels = {'recipe': lambda c: f"'{c}'\n({'resize only' if c == 'none' else 'augmented'})"}.get(x, str)
+        ax.set_xticks(range(len(cats)), [labels(c) for c in cats])
     else:  # log scale, ticks at the values swept
         vals = sorted(set(t[x]))
         ax.set_xscale('log', base=10 if x == 'lr' else 2)
         ax.set_xticks(vals, [f'{v:g}' for v in vals])
         ax.minorticks_off()
-    ax.set(xlabel=dict(bs='batch size', lr='learning rate', recipe='preprocessing').get(x, x),
+    ax.set(xlabel=dict(bs='batch size', lr='learning rate', recipe='preprocessing', model='network').get(x, x),
            ylabel='Dice (mean per image)', title=title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return _save(fig, fname)
 
 # %% ../nbs/04d_sweep.ipynb #a056296e
@@ -302,7 +427,7 @@ def plot_breakdown(run_dir, # a finished run's folder
     fig.suptitle(title)
     return _save(fig, fname)
 
-# %% ../nbs/04d_sweep.ipynb #1bda6e3d
+# %% ../nbs/04d_sweep.ipynb #2c685e87
 def scored_logits(model:torch.nn.Module, # a run's model
                   xb:torch.Tensor, # a normalised batch
                   settings:dict, # the run's settings (`read_result(run_dir)['settings']`)

@@ -9,7 +9,8 @@ import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['check_sizes', 'check_grads', 'check_seed', 'mount_tmpfs']
+__all__ = ['check_sizes', 'check_grads', 'check_seed', 'mount_tmpfs', 'set_bn_stats', 'hook_outputs', 'mosaic', 'input_grad',
+           'share_within', 'support', 'show_grad', 'pet_centre']
 
 # %% ../nbs/01a_testing.ipynb #13e70279
 def check_sizes(model:nn.Module, # a petlab model; `model.spec['opts']` gives `n_in`, `n_out` unless passed
@@ -66,3 +67,59 @@ def mount_tmpfs(path, # a folder to create and mount on (it must not exist)
     except (OSError, subprocess.SubprocessError) as e: print(f'skipped: cannot mount a tmpfs ({e})'); return False
     if r.returncode: print(f'skipped: cannot mount a tmpfs ({r.stderr.strip() or r.returncode})')
     return r.returncode == 0
+
+# %% ../nbs/01a_testing.ipynb #93b66d0a
+def set_bn_stats(m, x):
+    "BatchNorm's running statistics from one pass of `x` in training mode, then eval mode."
+    for bn in m.modules():  # a new model's statistics are 0 and 1: every layer would shrink or grow its input
+        if isinstance(bn, nn.BatchNorm2d): bn.reset_running_stats(); bn.momentum = None  # None: the plain mean of the passes
+    with torch.no_grad(): m.train()(x)
+    return m.eval()
+
+def hook_outputs(m, x, names):
+    "`{name: output}` of the submodules `names` of `m`, plus `'output'`, from one forward pass."
+    mods, out = dict(m.named_modules()), {}
+    hooks = [mods[n].register_forward_hook(lambda mod, i, o, n=n: out.__setitem__(n, o.detach())) for n in names]
+    try:
+        with torch.no_grad(): out['output'] = m(x)
+    finally:
+        for h in hooks: h.remove()
+    return out
+
+def mosaic(t, n=4):
+    "the first `n` channels (a square number) of a `[1,C,h,w]` map, each scaled to [0, 1], tiled with 1-pixel gaps."
+    k, c = int(n**.5), t[0, :n].float()
+    lo, hi = torch.quantile(c.flatten(1), torch.tensor([.01, .99]), dim=1)[..., None, None]  # robust to a few extreme pixels
+    c, (h, w) = ((c - lo) / (hi - lo).clamp_min(1e-12)).clamp(0, 1), c.shape[-2:]
+    out = torch.full((k*h + k - 1, k*w + k - 1), float('nan'))  # NaN gaps are drawn blank
+    for i in range(n): out[i//k*(h+1):i//k*(h+1) + h, i%k*(w+1):i%k*(w+1) + w] = c[i]
+    return out
+
+# %% ../nbs/01a_testing.ipynb #929828bd
+def input_grad(fwd, x, yx):
+    "|∂ logit at pixel `yx` / ∂ input|, summed over the colours: which input pixels that output pixel depends on."
+    x = x.clone().requires_grad_()
+    fwd(x)[0, 0, yx[0], yx[1]].backward()
+    return x.grad[0].abs().sum(0)
+
+def share_within(g, yx, r):
+    "the share of the gradient map `g` within `r` pixels of `yx`."
+    yy, xx = torch.meshgrid(torch.arange(g.shape[0]), torch.arange(g.shape[1]), indexing='ij')
+    return ((g * ((yy - yx[0])**2 + (xx - yx[1])**2 <= r*r)).sum() / g.sum()).item()
+
+def support(g):
+    "(height, width) of the smallest box that holds every non-zero pixel of `g`."
+    ys, xs = torch.nonzero(g, as_tuple=True)
+    return (ys.max() - ys.min() + 1).item(), (xs.max() - xs.min() + 1).item()
+
+def show_grad(ax, photo, g, yx, title):
+    "the gradient map `g` over a dimmed grey `photo`, `yx` marked: square root, the largest 0.5% saturated."
+    v = (g / torch.quantile(g.flatten(), .995)).clamp(0, 1).sqrt()  # so that the faint far part shows too
+    ax.imshow(photo.mean(-1), cmap='gray', vmin=0, vmax=2)
+    ax.imshow(v, cmap='inferno', alpha=(1.5 * v).clamp(0, 1).numpy())
+    ax.plot(yx[1], yx[0], '+', color='cyan', ms=8); ax.set_title(title, fontsize=9); ax.set_axis_off()
+
+def pet_centre(y):
+    "(row, column) of the pet pixel of mask `y` ([1,1,H,W]) nearest the pet's centre."
+    pet = torch.nonzero(y[0, 0]).float()
+    return tuple(pet[(pet - pet.mean(0)).square().sum(1).argmin()].int().tolist())

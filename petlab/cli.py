@@ -4,31 +4,38 @@
 
 # %% ../nbs/04a_cli.ipynb #f0073106
 from __future__ import annotations
-import argparse, dataclasses, functools, json, sys, time
+import argparse, contextlib, dataclasses, functools, json, os, shlex, sys, time
 from dataclasses import asdict, fields
 from pathlib import Path
+import torch
 
 # %% auto #0
-__all__ = ['user_errors', 'parse_setting', 'add_config_args', 'config_args', 'train_settings', 'train_cli', 'evaluate_cli',
-           'infer_cli', 'export_cli', 'download_cli', 'student_cli', 'sweep_cli']
+__all__ = ['DATA_HELP', 'CLI_HELP', 'THREADS_HELP', 'PRESET_TIMES', 'user_errors', 'parse_setting', 'add_config_args',
+           'config_args', 'check_data', 'n_params', 'torch_threads', 'train_settings', 'train_cli', 'evaluate_cli',
+           'infer_cli', 'export_cli', 'download_cli', 'student_cli', 'report_cli', 'preset_help', 'sweep_cli']
 
 # %% ../nbs/04a_cli.ipynb #a266ae1f
-from .core import PetlabError, atomic_write
+from .core import PetlabError, atomic_write, choose_threads, get_data_path
 from .distributed import dist_env
-from .download import download_pets
+from .download import demo_data_path, download_pets, find_pets_root
+from .models import get_model
 from .metrics import DICE_DEF
-from .runs import ckpt_settings, load_checkpoint
+from .runs import check_output_file, ckpt_settings, load_checkpoint
 from .train import COMMON_RECIPE, TrainConfig, resume_config, train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
 
 # %% ../nbs/04a_cli.ipynb #88b7f657
 def user_errors(prog:str):
-    "Decorator for a console script: a `PetlabError` becomes `prog: error: message` and exit status 1; bugs keep their traceback."
+    "Decorator for a console script: a `PetlabError` becomes `prog: error: message` and exit status 1, Ctrl-C `prog: message` and status 130; bugs keep their traceback."
     def deco(f):
         @functools.wraps(f)
         def _f(*args, **kwargs):
             try: return f(*args, **kwargs)
             except PetlabError as e: sys.exit(f"{prog}: error: {e}")
+            except KeyboardInterrupt as e:   # Ctrl-C; a script that knows how to go on raised KeyboardInterrupt(message)
+                lead = '\n' if sys.stderr.isatty() else ''   # off the line of a progress bar and the terminal's ^C
+                print(f"{lead}{prog}: {str(e) or 'interrupted'}", file=sys.stderr, flush=True)
+                sys.exit(130)
         return _f
     return deco
 
@@ -36,9 +43,10 @@ def user_errors(prog:str):
 def parse_setting(name:str, # a `TrainConfig` field
                   text:str, # its value as typed on the command line
                  ):
-    "Convert `text` to the type of `TrainConfig.name` (JSON for `model_opts`, `none` for optional settings)."
+    "Convert `text` to the type of `TrainConfig.name` (JSON for `model_opts`, `none` for optional settings, `demo` for the demo data's folder)."
     f = {f.name: f for f in fields(TrainConfig)}.get(name)
     if f is None: raise PetlabError(f"unknown setting {name!r}: the settings are {', '.join(x.name for x in fields(TrainConfig))}")
+    if name == 'data_path' and text == 'demo': return str(demo_data_path())   # a folder named demo: ./demo
     kinds = [a.strip() for a in str(f.type).split('|')]
     if 'None' in kinds and text.lower() in ('none', 'null'): return None
     kind = kinds[0]
@@ -67,6 +75,11 @@ def _arg_type(name):
     conv.__name__ = name
     return conv
 
+DATA_HELP = ("dataset root (the folder that holds images/ and annotations/), or demo: the demo data (petlab.download.demo_data_path(): "
+             "$PETLAB_DATA if set, else the small real subset shipped with petlab); without -p, $PETLAB_DATA, else "
+             "~/data/oxford-iiit-pet, where petlab_download puts the full dataset (about 800 MB)")
+CLI_HELP = dict(data_path=DATA_HELP)   # where the command line differs from the library: it never downloads on its own
+
 def add_config_args(p:argparse.ArgumentParser, # the parser to extend
                    ) -> argparse.ArgumentParser:
     "Add one option per `TrainConfig` field to `p` (absent from the result unless given)."
@@ -75,7 +88,7 @@ def add_config_args(p:argparse.ArgumentParser, # the parser to extend
     for f in fields(TrainConfig):
         md, default = f.metadata, getattr(d, f.name)
         flags = [*([md['short']] if md.get('short') else []), f'--{f.name}', *md.get('aliases', ())]
-        help = md['help'] + f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
+        help = CLI_HELP.get(f.name, md['help']) + f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
         if str(f.type).split('|')[0].strip() == 'bool':
             g.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
         else:
@@ -94,9 +107,45 @@ def config_args(ns:argparse.Namespace) -> dict:
     return given
 
 # %% ../nbs/04a_cli.ipynb #1d1dbf92
+def check_data(data_path:str|None, # a run's `data_path` (None: $PETLAB_DATA, else ~/data/oxford-iiit-pet)
+              ) -> None:
+    "Raise a `PetlabError` naming `petlab_download` and `-p demo` if `data_path` holds no dataset (a file is left to `ensure_data`'s message)."
+    path = get_data_path(data_path)
+    if path.is_file() or find_pets_root(path): return
+    why = '' if data_path or os.environ.get('PETLAB_DATA') else ' (the default folder: neither -p nor PETLAB_DATA was given)'
+    raise PetlabError(f"No Oxford-IIIT Pet dataset in {path}{why}: download it (about 800 MB) with `petlab_download --data_path "
+                      f"{shlex.quote(str(path))}`, or train on the small real subset shipped with petlab with `-p demo`")
+
+# %% ../nbs/04a_cli.ipynb #0bad6823
+def n_params(cfg, # a `TrainConfig`, or a dict of some of its fields
+            ) -> int:
+    "Parameters of the network `cfg` describes, counted on the `meta` device."
+    d = {**asdict(TrainConfig()), **(asdict(cfg) if dataclasses.is_dataclass(cfg) else cfg)}
+    opts = {k: v for k, v in d['model_opts'].items() if k != 'encoder_weights'}   # weights do not change the count; train loads them
+    with torch.device('meta'): return sum(p.numel() for p in get_model(d['model'], **opts).parameters())
+
+@contextlib.contextmanager
+def torch_threads(prog:str, # the script, for the message
+                  cfgs:list, # settings of the runs to come (`TrainConfig`s or dicts): the biggest network decides
+                  requested:int|None=None, # `--threads N`
+                  show:bool=True, # print the choice (one line)
+                 ):
+    "Use `choose_threads`'s number of torch threads inside the block, print it, and restore torch's setting after."
+    n, why = choose_threads(max(map(n_params, cfgs)), requested)
+    if show: print(f"{prog}: {n} torch thread{'s' if n > 1 else ''} ({why}; --threads N to choose)", flush=True)
+    old = torch.get_num_threads(); torch.set_num_threads(n)
+    try: yield n
+    finally: torch.set_num_threads(old)
+
+# %% ../nbs/04a_cli.ipynb #283d7ed5
+THREADS_HELP = ("torch threads (default: 1 for a small model, under 2 M parameters, else torch's own setting; "
+                "$OMP_NUM_THREADS when set); a CPU run repeats exactly only with the same number")
+
 def _train_parser():
     p = argparse.ArgumentParser(prog='petlab_train', description='Train a pet-vs-background segmentation model '
-                                'on Oxford-IIIT Pet. Writes a run folder: config.json, history.csv, best.pt, last.pt.')
+                                'on Oxford-IIIT Pet. Writes a run folder: config.json, history.csv, best.pt, last.pt. '
+                                'A first try, about a minute on a laptop CPU, on the demo data shipped with petlab: '
+                                'petlab_train -p demo -n unet --base 8 -s 64 -e 10 -r runs/first')
     p.add_argument('-r', '--run_dir', help='run folder (default runs/<model>-<date>-<time>)')
     p.add_argument('--resume', action='store_true', help="continue the run in --run_dir from its last.pt, with its own settings")
     p.add_argument('--overwrite', action='store_true', help='replace the run in --run_dir (only the files petlab wrote are removed)')
@@ -105,6 +154,7 @@ def _train_parser():
                    help='run the learning-rate finder instead of training (100 steps, no run folder): print the suggested lr; with PNG, also save the curve there')
     p.add_argument('--common_recipe', action='store_true', help="the course reports' recipe instead of petlab's: augmentation A, "
                    "weight decay 1e-4 on every weight, no EMA, no TTA (petlab.train.COMMON_RECIPE); options you give still win")
+    p.add_argument('--threads', type=int, metavar='N', help=THREADS_HELP)
     return add_config_args(p)
 
 def train_settings(a:argparse.Namespace) -> dict:
@@ -126,19 +176,25 @@ def train_cli(argv:list|None=None, # arguments (default: the command line)
     if a.lr_find is not None:
         if a.resume: p.error('--lr_find starts from a fresh model: it cannot be combined with --resume')
         if a.lr_find and Path(a.lr_find).exists(): raise PetlabError(f"{a.lr_find} already exists: choose another file for the curve")
-        from petlab.lr_find import run_lr_find
-        run_lr_find(TrainConfig(**given), png=a.lr_find or None, progress=not a.quiet)
-        return
     cfg = resume_config(a.run_dir, given) if a.resume and (Path(a.run_dir)/'config.json').is_file() else TrainConfig(**given)
-    run_dir = Path(a.run_dir or f'runs/{cfg.model}-{time.strftime("%Y%m%d-%H%M%S")}')
-    try: learn = train(cfg, run_dir, resume=a.resume, overwrite=a.overwrite, progress=not a.quiet)
-    except KeyboardInterrupt:
-        if (run_dir/'last.pt').is_file():
-            sys.exit(f"petlab_train: interrupted; continue with: petlab_train --resume -r {run_dir}")
-        sys.exit(f"petlab_train: interrupted before the first epoch ended, nothing to resume; start again with: petlab_train --overwrite -r {run_dir} ...")
+    check_data(cfg.data_path)
+    with torch_threads('petlab_train', [cfg], a.threads, show=env.rank == 0):
+        if a.lr_find is not None:
+            from petlab.lr_find import run_lr_find
+            run_lr_find(cfg, png=a.lr_find or None, progress=not a.quiet)
+            return
+        run_dir = Path(a.run_dir or f'runs/{cfg.model}-{time.strftime("%Y%m%d-%H%M%S")}')
+        try: learn = train(cfg, run_dir, resume=a.resume, overwrite=a.overwrite, progress=not a.quiet)
+        except KeyboardInterrupt:   # one line (`user_errors`): how to go on
+            rd = shlex.quote(str(run_dir))
+            if (run_dir/'last.pt').is_file(): raise KeyboardInterrupt(f"interrupted; continue with: petlab_train --resume -r {rd}") from None
+            raise KeyboardInterrupt("interrupted before the first epoch ended, nothing to resume; start again with: "
+                                    f"petlab_train --overwrite -r {rd} ...") from None
     if env.rank == 0:
         print(f"best valid Dice {learn.best_valid_dice:.4f} ({DICE_DEF}, at {learn.cfg.size} px) after epoch "
               f"{learn.best_epoch}; run folder {run_dir}: config.json, history.csv, best.pt, last.pt")
+
+train_cli.parser = _train_parser
 
 # %% ../nbs/04a_cli.ipynb #5eaf29b2
 def _print_eval(res:dict, ckpt, meta:dict, tuned:dict|None=None):
@@ -182,28 +238,33 @@ def _model_args(p:argparse.ArgumentParser, *positionals):
     a('--model', '--ckpt', dest='ckpt_opt', help='checkpoint file (instead of the first positional argument)')
     a('-s', '--size', type=int, help='image size (default: the training size)')
     a('-g', '--gpu', '--device', dest='device', type=_arg_type('device'), default='auto', help="GPU index, -1 for the CPU, or a device name")
-    a('--thresh', type=float, default=0.5); a('--tta', action=argparse.BooleanOptionalAction, help="flip test-time augmentation (default: as the run validated, its tta setting)")
+    a('--thresh', type=float, default=0.5, help='probability threshold: a pixel is pet where the predicted probability is above it (default %(default)s)')
+    a('--tta', action=argparse.BooleanOptionalAction, help="flip test-time augmentation (default: as the run validated, its tta setting)")
     return a
 
-@user_errors('petlab_evaluate')
-def evaluate_cli(argv:list|None=None):
-    "Console script `petlab_evaluate`: Dice and IoU (per image and pooled, at the training size and at full resolution), outline measures, thresholds, failures."
+def _evaluate_parser():
     p = argparse.ArgumentParser(prog='petlab_evaluate', description='Evaluate a checkpoint on a split of Oxford-IIIT Pet.')
     a = _model_args(p)
-    a('-p', '--data_path', '--data-path', help="dataset root (default: the checkpoint's, else $PETLAB_DATA, else downloaded)")
+    a('-p', '--data_path', '--data-path', type=_arg_type('data_path'),
+      help="dataset root, or demo for the demo data (default: the checkpoint's, else $PETLAB_DATA, else ~/data/oxford-iiit-pet)")
     a('-n', '--net', help='architecture the checkpoint must hold (error otherwise)')
-    a('--split', default='test', choices=['test', 'valid', 'train'])
-    a('-b', '--batch_size', '--batch-size', dest='bs', type=int, default=8)
+    a('--split', default='test', choices=['test', 'valid', 'train'], help='the split to score (default %(default)s)')
+    a('-b', '--batch_size', '--batch-size', dest='bs', type=int, default=8, help='images per batch (default %(default)s)')
     a('--limit', type=int, help='only the first N images')
     a('--tune', action='store_true', help='choose the threshold on the valid split and report the split at 0.5 and at it')
     a('-o', '--out', help='write the per-image table to this CSV, and <name>_summary.csv, <name>_thresholds.csv beside it')
     a('--overwrite', action='store_true', help='replace the --out files if they exist')
-    a('-q', '--quiet', action='store_true')
-    args = p.parse_args(argv)
+    a('-q', '--quiet', action='store_true', help='no progress bars')
+    return p
+
+@user_errors('petlab_evaluate')
+def evaluate_cli(argv:list|None=None):
+    "Console script `petlab_evaluate`: Dice and IoU (per image and pooled, at the training size and at full resolution), outline measures, thresholds, failures."
+    p = _evaluate_parser(); args = p.parse_args(argv)
     ckpt = args.ckpt_opt or args.ckpt
     if not ckpt: p.error('give a checkpoint file (positional or --model PATH)')
     if args.out:
-        out = Path(args.out)
+        out = check_output_file(args.out, ' (-o)')   # a folder, or a folder that cannot be written: one line, before the work
         for f in (out, out.with_name(out.stem + '_summary.csv'), out.with_name(out.stem + '_thresholds.csv')):
             if f.exists() and not args.overwrite: raise PetlabError(f"{f} already exists: choose another file (-o) or replace it with --overwrite")
     if Path(ckpt).suffix.lower() == '.onnx':
@@ -224,16 +285,21 @@ def evaluate_cli(argv:list|None=None):
     if args.out:
         print("written: " + ', '.join(map(str, _write_eval(Path(args.out), res, tuned))))
 
+evaluate_cli.parser = _evaluate_parser
+
 # %% ../nbs/04a_cli.ipynb #dda603c4
-@user_errors('petlab_infer')
-def infer_cli(argv:list|None=None):
-    "Console script `petlab_infer`: mask and overlay PNGs for image files and folders."
+def _infer_parser():
     p = argparse.ArgumentParser(prog='petlab_infer', description='Predict pet masks with a checkpoint.')
     a = _model_args(p, (('inputs',), dict(nargs='*', help='image files or folders')))
     a('-i', '--input', action='append', default=[], help='an image file or a folder (repeatable)')
     a('-o', '--out', default='predictions', help='output folder (default %(default)s)')
     a('--overwrite', action='store_true', help='replace outputs of an earlier run (never an input)')
-    args = p.parse_args(argv)
+    return p
+
+@user_errors('petlab_infer')
+def infer_cli(argv:list|None=None):
+    "Console script `petlab_infer`: mask and overlay PNGs for image files and folders."
+    p = _infer_parser(); args = p.parse_args(argv)
     ckpt, inputs = args.ckpt, [*args.inputs, *args.input]
     if args.ckpt_opt: ckpt, inputs = args.ckpt_opt, ([args.ckpt] if args.ckpt else []) + inputs
     if not ckpt or not inputs: p.error('give a checkpoint and at least one image or folder')
@@ -244,50 +310,87 @@ def infer_cli(argv:list|None=None):
     if bad := [r for r in done if r['error']]:
         sys.exit(f"petlab_infer: error: {len(bad)} of {len(done)} images could not be read (listed above); the others were written to {args.out}")
 
+infer_cli.parser = _infer_parser
+
 # %% ../nbs/04a_cli.ipynb #16df5815
-@user_errors('petlab_export')
-def export_cli(argv:list|None=None):
-    "Console script `petlab_export`: a checkpoint as an ONNX model with free batch, height and width."
-    from petlab.export import export_onnx
+def _export_parser():
     p = argparse.ArgumentParser(prog='petlab_export', description=export_cli.__doc__.split(': ', 1)[1])
     p.add_argument('ckpt', help="checkpoint file (a run's best.pt)")
     p.add_argument('-o', '--out', help='the .onnx file to write (default: the checkpoint with .onnx)')
     p.add_argument('--opset', type=int, default=17, help='ONNX opset (default %(default)s)')
     p.add_argument('--overwrite', action='store_true', help='replace the output file if it exists')
-    a = p.parse_args(argv)
-    out = Path(a.out or Path(a.ckpt).with_suffix('.onnx'))
+    return p
+
+@user_errors('petlab_export')
+def export_cli(argv:list|None=None):
+    "Console script `petlab_export`: a checkpoint as an ONNX model with free batch, height and width."
+    from petlab.export import export_onnx
+    a = _export_parser().parse_args(argv)
+    out = check_output_file(a.out or Path(a.ckpt).with_suffix('.onnx'), ' (-o)')   # not a folder, and writable
     if out.exists() and not a.overwrite: raise PetlabError(f"{out} already exists: choose another file (-o) or replace it with --overwrite")
     if out.resolve() == Path(a.ckpt).resolve(): raise PetlabError(f"the output {out} is the checkpoint itself: choose another file (-o)")
     export_onnx(a.ckpt, out, opset=a.opset)
     print(f"{a.ckpt} -> {out} ({out.stat().st_size / 2**20:.1f} MB): use it with petlab_infer {out} IMAGES, or onnxruntime")
 
+export_cli.parser = _export_parser
+
 # %% ../nbs/04a_cli.ipynb #9d978ab5
-@user_errors('petlab_download')
-def download_cli(argv:list|None=None):
-    "Console script `petlab_download`: download the Oxford-IIIT Pet dataset (images and trimaps) and check it."
+def _download_parser():
     p = argparse.ArgumentParser(prog='petlab_download', description=download_cli.__doc__.split(': ', 1)[1])
     p.add_argument('-p', '--data_path', help='folder for the dataset (default: $PETLAB_DATA, else ~/data/oxford-iiit-pet)')
     p.add_argument('--keep_archives', action='store_true', help='keep the .tar.gz files after extracting')
     p.add_argument('--force', action='store_true', help='download even if the folder already holds the dataset')
     p.add_argument('--retries', type=int, default=3, help='further attempts per archive after a dropped connection')
-    a = p.parse_args(argv)
+    return p
+
+@user_errors('petlab_download')
+def download_cli(argv:list|None=None):
+    "Console script `petlab_download`: download the Oxford-IIIT Pet dataset (images and trimaps) and check it."
+    a = _download_parser().parse_args(argv)
     root = download_pets(a.data_path, keep_archives=a.keep_archives, force=a.force, retries=a.retries)
     print(f'Oxford-IIIT Pet dataset ready in {root}. Use it with PETLAB_DATA={root}')
 
+download_cli.parser = _download_parser
+
 # %% ../nbs/04a_cli.ipynb #0701a35f
-@user_errors('petlab_student')
-def student_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:]`)
-               ):
-    "Console script `petlab_student`: the student edition of the lessons (exercises to solve, checks kept) in a folder."
-    from petlab.lab import LESSONS, write_student_edition
+def _student_parser():
+    from petlab.lab import LESSONS
     p = argparse.ArgumentParser(prog='petlab_student', description=student_cli.__doc__.split(': ', 1)[1])
     p.add_argument('dest', help='the folder to write (created if missing; must not hold the lessons already)')
     p.add_argument('--nbs', default=None, help="the nbs/ folder of a petlab clone (default: the one petlab is installed from)")
     p.add_argument('--lessons', default=','.join(LESSONS), help='comma-separated lessons (default: all five)')
     p.add_argument('--no_solutions', action='store_true', help="lab.<exercise>.solution() shows no answer in this edition (for graded labs)")
-    a = p.parse_args(argv)
+    return p
+
+@user_errors('petlab_student')
+def student_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:]`)
+               ):
+    "Console script `petlab_student`: the student edition of the lessons (exercises to solve, checks kept) in a folder."
+    from petlab.lab import write_student_edition
+    a = _student_parser().parse_args(argv)
     written = write_student_edition(a.dest, a.nbs, tuple(a.lessons.split(',')), solutions=not a.no_solutions)
     print(f"student edition: {sum(p.suffix == '.ipynb' for p in written)} lessons in {a.dest}; open them with: jupyter lab {a.dest}")
+
+student_cli.parser = _student_parser
+
+# %% ../nbs/04a_cli.ipynb #d731911f
+def _report_parser():
+    p = argparse.ArgumentParser(prog='petlab_report', description=report_cli.__doc__.split(': ', 1)[1])
+    p.add_argument('paths', nargs='+', help='run folders (petlab_train -r) and sweep folders (petlab_sweep --out)')
+    p.add_argument('-o', '--out', required=True, help='the folder to write report.md and its figures into')
+    p.add_argument('--title', default=None, help="the report's title")
+    p.add_argument('--overwrite', action='store_true', help='replace a report already in the folder')
+    return p
+
+@user_errors('petlab_report')
+def report_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:]`)
+              ):
+    "Console script `petlab_report`: the lab report (Markdown and figures) from run and sweep folders."
+    from petlab.report import write_report
+    a = _report_parser().parse_args(argv)
+    md = write_report(a.paths, a.out, title=a.title, overwrite=a.overwrite)
+    print(f"lab report: {md} (open it in JupyterLab or any Markdown viewer; fill in the analysis and the discussion)")
+report_cli.parser = _report_parser
 
 # %% ../nbs/04a_cli.ipynb #497059d3
 def _parse_set(kv:str):
@@ -297,36 +400,79 @@ def _parse_set(kv:str):
     try: return k, parse_setting(k, v)
     except PetlabError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
+PRESET_TIMES = dict(tiny='seconds; for tests', quick='about 2 minutes on a laptop CPU', cpu='about 15-25 minutes on 2 CPU cores, 9 with --workers 2',
+                    paper='hours on a GPU', paper_petlab='hours on a GPU')   # wall time of --study all, roughly
+
+def preset_help() -> str:
+    "Each preset of `petlab.experiments.PRESETS` with its rough duration and its description, for `petlab_sweep --help`."
+    from petlab.experiments import PRESETS
+    rows = []
+    for k, v in PRESETS.items():
+        about = v.get('about', '').removeprefix(f'{k}: ')
+        rows.append(f"{k} ({PRESET_TIMES.get(k, 'time not measured')}): {about}")
+    return 'the studies\' settings (default %(default)s): ' + '; '.join(rows).replace('%', '%%')
+
+def _sweep_parser():
+    from petlab.experiments import PRESETS, STUDIES
+    p = argparse.ArgumentParser(prog='petlab_sweep', description=sweep_cli.__doc__.split(': ', 1)[1])
+    p.add_argument('--preset', default='cpu', choices=list(PRESETS), help=preset_help())
+    p.add_argument('--study', default='all', help=f"comma-separated among {', '.join(STUDIES)}, report, ablation (petlab's recipe, "
+                   "its own settings: about 2 hours on 2 CPU cores; not in all); or all")
+    p.add_argument('--out', default=None, help='sweep folder (default runs/sweep-<preset>)')
+    p.add_argument('-p', '--data_path', default=None, type=_arg_type('data_path'), help="dataset root, or demo for the demo data (default: the preset's)")
+    p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--set', dest='sets', action='append', type=_parse_set, default=[], metavar='KEY=VALUE',
+                   help='a TrainConfig setting for every run, e.g. --set epochs=2')
+    p.add_argument('--threads', type=int, metavar='N', help=THREADS_HELP + '; with --workers, per worker (default: the cores shared out)')
+    p.add_argument('--workers', type=int, default=1, metavar='N', help='runs at once, each in its own process, with a lock per run '
+                   '(default %(default)s; on a 2-core laptop 2 workers of one thread each)')
+    p.add_argument('--seeds', type=int, default=None, metavar='N', help="seeds per configuration (default: the preset's; "
+                   "tables then give each configuration's mean, spread and 95%% interval, and compare it with the first)")
+    return p
+
+def _finished_runs(sweep_dir) -> int:
+    "How many runs in `sweep_dir` are done."
+    from petlab.sweep import run_state
+    d = Path(sweep_dir)/'runs'
+    return sum(run_state(r) == 'done' for r in d.iterdir() if r.is_dir()) if d.is_dir() else 0
+
 @user_errors('petlab_sweep')
 def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:]`)
              ):
     "Console script `petlab_sweep`: run studies of a preset, print and save their tables, save their plots."
-    from petlab.experiments import PRESETS, STUDIES, report, run_ablation, run_study
+    from petlab.experiments import ABLATION_BASE, PRESETS, STUDIES, report, run_ablation, run_study
     import matplotlib.pyplot as plt
-    p = argparse.ArgumentParser(prog='petlab_sweep', description=sweep_cli.__doc__.split(': ', 1)[1])
-    p.add_argument('--preset', default='cpu', choices=list(PRESETS))
-    p.add_argument('--study', default='all', help=f"comma-separated among {', '.join(STUDIES)}, report, ablation (petlab's recipe, "
-                   "its own settings: about 2 hours on 2 CPU cores; not in all); or all")
-    p.add_argument('--out', default=None, help='sweep folder (default runs/sweep-<preset>)')
-    p.add_argument('-p', '--data_path', default=None, help="dataset root (default: the preset's)")
-    p.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
-    p.add_argument('--set', dest='sets', action='append', type=_parse_set, default=[], metavar='KEY=VALUE',
-                   help='a TrainConfig setting for every run, e.g. --set epochs=2')
-    a = p.parse_args(argv)
+    p = _sweep_parser(); a = p.parse_args(argv)
+    again = shlex.join(['petlab_sweep', *(sys.argv[1:] if argv is None else map(str, argv))])   # the command that goes on
     studies = list(STUDIES) + ['report'] if a.study == 'all' else a.study.split(',')
     bad = [s for s in studies if s not in STUDIES + ('report', 'ablation')]
     if bad: p.error(f"unknown study {', '.join(bad)}: choose among {', '.join(STUDIES)}, report, ablation, all")
-    TrainConfig(**dict(a.sets))   # a bad combination fails here, before any run
+    sets = dict(a.sets)
+    TrainConfig(**sets)   # a bad combination fails here, before any run
+    pr = PRESETS[a.preset]
+    nets = [{**pr['common'], 'model': n, **o, **sets} for n, o in pr['nets'].items()] if set(studies) & set(STUDIES) else []
+    if 'ablation' in studies: nets.append({**ABLATION_BASE, **sets})
     out, failed = Path(a.out or f'runs/sweep-{a.preset}'), 0
-    for s in studies:
-        if s == 'report':
-            try: print(report(out, title=f"(preset '{a.preset}')").to_string(index=False))
-            except PetlabError as e: print(f"report: {e}")
-        else:
-            if s == 'ablation': t = run_ablation(a.out or 'runs/ablation', a.data_path, progress=not a.quiet, **dict(a.sets))
-            else: t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, **dict(a.sets))
-            print(t[['name', 'status', 'best_valid_dice', 'test_dice', 'epochs_run', 'wall_s']].to_string(index=False))
-            failed += int((t.status == 'failed').sum())
-        plt.close('all')
+    with torch_threads('petlab_sweep', nets, a.threads) if nets else contextlib.nullcontext():
+        for s in studies:
+            folder = Path(a.out or 'runs/ablation') if s == 'ablation' else out
+            try:
+                if s == 'report':
+                    try: print(report(out, title=f"(preset '{a.preset}')").to_string(index=False))
+                    except PetlabError as e: print(f"report: {e}")
+                else:
+                    if s == 'ablation': t = run_ablation(folder, a.data_path, progress=not a.quiet, **sets)
+                    else: t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, seeds=a.seeds, workers=a.workers,
+                                        threads=a.threads, **sets)
+                    print(t[['name', 'status', 'best_valid_dice', 'test_dice', 'epochs_run', 'wall_s']].to_string(index=False))
+                    failed += int((t.status == 'failed').sum())
+            except KeyboardInterrupt:   # one line (`user_errors`): what stopped, and the same command to go on
+                n = _finished_runs(folder)
+                raise KeyboardInterrupt(f"interrupted in {'the report' if s == 'report' else f'study {s!r}'} ({n} finished "
+                                        f"run{'s' if n != 1 else ''} kept in {folder}); to go on, run the same command again "
+                                        f"(finished runs are reused, the interrupted one resumes from its last saved epoch): {again}") from None
+            finally: plt.close('all')
     print(f"tables and plots in {out}")
     if failed: sys.exit(f"petlab_sweep: error: {failed} run(s) failed; their tracebacks are in {out}/runs/*/error.txt")
+
+sweep_cli.parser = _sweep_parser

@@ -29,7 +29,7 @@ from .train import ADDED_SETTINGS, COMMON_RECIPE, PETLAB_RECIPE, TrainConfig, pl
 from .sweep import *
 from .sweep import _history, _save, _write_json
 
-# %% ../nbs/04_experiments.ipynb #14fbf341
+# %% ../nbs/04_experiments.ipynb #cc395c61
 STUDY_AXES = dict(networks='model', bs='bs', bs_steps='bs', lr='lr', prep='recipe')   # the setting each study varies
 
 def recorded_summary(rec_dir, # a folder of recorded (or live) study results

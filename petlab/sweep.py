@@ -244,7 +244,7 @@ def check_table(t, sweep_dir):
         test_eq(r['name'], run_name(json.loads((rd/'result.json').read_text())['settings']))
         assert r.wall_s > 0
 
-# %% ../nbs/04d_sweep.ipynb #7cdefe3d
+# %% ../nbs/04d_sweep.ipynb #b6ef281b
 def with_seeds(configs:list, # settings of each run
                seeds, # seeds to run each configuration with (an int n: `seed`, `seed`+1, ..., n of them)
               ) -> list:
@@ -256,7 +256,7 @@ def with_seeds(configs:list, # settings of each run
         out += [{**c, 'seed': int(s)} for s in ss]
     return out
 
-# %% ../nbs/04d_sweep.ipynb #db2f6ae2
+# %% ../nbs/04d_sweep.ipynb #a1ceebc3
 def paired_bootstrap(a, # per-image scores of configuration a: `[images]` (one seed) or `[seeds, images]`
                      b, # the same images scored for configuration b: `[images]` or `[seeds, images]`
                      n_boot:int=2000, # bootstrap resamples
@@ -277,7 +277,7 @@ def paired_bootstrap(a, # per-image scores of configuration a: `[images]` (one s
     return dict(diff=diff, low=float(lo), high=float(hi), verdict='a' if lo > 0 else 'b' if hi < 0 else 'noise',
                 n_images=a.shape[1], n_seeds=(len(a), len(b)))
 
-# %% ../nbs/04d_sweep.ipynb #6cc6e3eb
+# %% ../nbs/04d_sweep.ipynb #509a49da
 def per_image(sweep_dir, # the sweep folder
               names:list, # run names (e.g. one configuration's seeds)
               col:str='dice', # a column of test_per_image.csv

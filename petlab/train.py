@@ -541,7 +541,7 @@ def make_dls(cfg:TrainConfig, root:str|Path, env:DistEnv=DistEnv()):
     if len(dls.valid.dataset) == 0: raise PetlabError(f"the valid split of {root} is empty: the best model cannot be chosen")
     return dls
 
-# %% ../nbs/03_train.ipynb #a18cea09
+# %% ../nbs/03_train.ipynb #fd8036b0
 def make_learner(cfg:TrainConfig, # the settings
                  device=None, # default: `get_device(cfg.device)`
                  model:nn.Module|None=None, # default: a fresh `get_model(cfg.model, **cfg.model_opts)`

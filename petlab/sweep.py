@@ -194,7 +194,7 @@ def _run_locked(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress, threa
     if threads: torch.set_num_threads(threads)
     with run_lock(sweep_dir, run_name(cfg)): return run_one(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress)
 
-def _report(i, n, r, verbose):
+def _print_result(i, n, r, verbose):
     if not verbose: return
     msg = (f"valid Dice {r['best_valid_dice']:.4f}, test Dice {r['test_dice']:.4f}" if r['status'] == 'done'
            else f"FAILED: {r['error']} (traceback in runs/{r['name']}/error.txt)")
@@ -217,7 +217,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
     if workers < 1: raise PetlabError(f"workers must be at least 1, not {workers}")
     if workers == 1 or len(todo) == 1:
         for i, cfg in enumerate(todo, 1):
-            _report(i, len(todo), _run_locked(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress), verbose)
+            _print_result(i, len(todo), _run_locked(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress), verbose)
         return results_table(sweep_dir, names)
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     if verbose: print(f"{len(todo)} runs, {workers} at a time, {threads} torch thread(s) each", flush=True)
@@ -225,7 +225,7 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
     with ProcessPoolExecutor(workers, mp_context=ctx) as ex:
         futs = [ex.submit(_run_locked, cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress, threads) for cfg in todo]
         try:
-            for i, f in enumerate(as_completed(futs), 1): _report(i, len(todo), f.result(), verbose)
+            for i, f in enumerate(as_completed(futs), 1): _print_result(i, len(todo), f.result(), verbose)
         except BaseException:   # Ctrl-C or a worker that died: stop the rest; interrupted runs resume next time
             for f in futs: f.cancel()
             raise

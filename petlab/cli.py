@@ -470,7 +470,7 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
                 n = _finished_runs(folder)
                 raise KeyboardInterrupt(f"interrupted in {'the report' if s == 'report' else f'study {s!r}'} ({n} finished "
                                         f"run{'s' if n != 1 else ''} kept in {folder}); to go on, run the same command again "
-                                        f"(finished runs are reused, the interrupted one resumes from its last saved epoch): {again}") from None
+                                        f"(finished runs are reused, the interrupted one resumes from its last saved epoch, or starts again if it saved none): {again}") from None
             finally: plt.close('all')
     print(f"tables and plots in {out}")
     if failed: sys.exit(f"petlab_sweep: error: {failed} run(s) failed; their tracebacks are in {out}/runs/*/error.txt")

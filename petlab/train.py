@@ -446,7 +446,7 @@ class TrainConfig:
     ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1, group='recipe')
     tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation", group='recipe')
     wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)", group='recipe')
-    seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly", min=0, group='run')
+    seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly with the same number of torch threads (petlab_train --threads N prints the number it uses)", min=0, group='run')
     eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1, group='run')
     patience:int = setting(0, "stop after this many evaluations without a better valid Dice; 0: never", min=0, group='course')
     device:str = setting('auto', "'auto', 'cpu', 'cuda', 'cuda:1', ... (-g N: GPU N, -g -1: the CPU)", '-g', group='course', runtime=True, resume=True)

@@ -22,8 +22,8 @@ from .data import PetSegDataset
 from .download import find_pets_root
 from .evaluate import evaluate, show_result
 from .experiments import STUDY_TITLES, data_label, results_table
+from .sweep import scored_logits
 from .metrics import DICE_DEF
-from .models import predict_logits
 from .runs import check_writable, load_checkpoint
 from .train import ADDED_SETTINGS, TrainConfig, plot_history
 
@@ -240,7 +240,7 @@ def plot_worst(run:Run, # the run, with its test scores (`run.test`)
     fig, axs = plt.subplots(len(worst), 4, figsize=(11, 2.9 * len(worst)), squeeze=False, layout='constrained')
     for row, (_, w) in zip(axs, worst.iterrows()):
         x, y = ds[idx[w['name']]]
-        with torch.no_grad(): logits = predict_logits(model, x[None], tta=s.get('tta', False))[0]
+        logits = scored_logits(model, x[None], s)[0]   # as the run was scored (petlab.sweep)
         show_result(x, y, logits, recipe=s['recipe'], title=f"{w['name']} ({w['species']})", axs=row)
     return fig
 

@@ -11,11 +11,14 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 from .core import PetlabError, get_device
+from torch.nn.parallel import DistributedDataParallel
+from .train import Callback, Order
 
 # %% auto #0
 __all__ = ['DistEnv', 'dist_env', 'rank_device', 'is_dist', 'get_rank', 'get_world_size', 'init_distributed',
            'cleanup_distributed', 'peer_errors', 'broadcast_object', 'from_rank0', 'rank0_first', 'interleave',
-           'gather_counts', 'all_sum', 'all_true', 'broadcast_buffers']
+           'gather_counts', 'all_sum', 'all_true', 'broadcast_buffers', 'DistributedCB', 'OneProcess', 'ProcessGroup',
+           'processes']
 
 # %% ../nbs/03f_distributed.ipynb #06bcb465
 @dataclass(frozen=True)
@@ -164,3 +167,73 @@ def broadcast_buffers(model:nn.Module, src:int=0):
     "Copy rank `src`'s buffers (BatchNorm running statistics) to every rank, so all evaluate the model rank 0 saves."
     if is_dist():
         for b in model.buffers(): dist.broadcast(b.data, src)
+
+# %% ../nbs/03f_distributed.ipynb #37d1c8ee
+class DistributedCB(Callback):
+    "Data-parallel training in a process group: DDP for the steps, metrics of the whole split, one stop decision."
+    order = Order.PROCESSES  # after ChannelsLastCB (the layout DDP wraps) and EarlyStopCB (the decision it shares), before CheckpointCB
+    def before_fit(self):
+        l = self.learn
+        l.fwd_model = DistributedDataParallel(l.model, device_ids=[l.device.index] if l.device.type == 'cuda' else None)
+    def before_validate(self):
+        l = self.learn
+        for m in {id(m): m for m in (l.model, l.eval_model)}.values(): broadcast_buffers(m)  # each rank has its own BN statistics
+    def after_loop(self):
+        l, m = self.learn, self.learn.metrics
+        c = torch.cat(m.counts) if m.counts else torch.zeros(0, 3, dtype=torch.float64)
+        m.counts = [gather_counts(c, None if l.training else len(l.dl.dataset))]  # valid: back in split order
+        l.tot_loss, l.n_loss = all_sum(l.tot_loss, l.n_loss)
+    def after_epoch(self): self.learn.stop = broadcast_object(self.learn.stop)
+    def after_fit(self): self.learn.fwd_model = None
+
+# %% ../nbs/03f_distributed.ipynb #7c851dfe
+class OneProcess:
+    "The processes that train a run, when this one is alone: every step is a plain call (see `processes`)."
+    rank, world_size, main = 0, 1, True  # `main`: the process that prints and writes the run's files
+    def __enter__(self): return self
+    def __exit__(self, *exc): return False
+    def device(self, cfg) -> torch.device: return get_device(cfg.device)
+    def prepare(self, model:nn.Module, cfg) -> nn.Module: return model
+    def first(self, fn, *args, **kw): return fn(*args, **kw)   # several processes: the first, then the others
+    def shared(self, fn, *args, **kw): return fn(*args, **kw)  # several processes: the first alone, its answer to all
+    def all_true(self, flag:bool) -> bool: return bool(flag)
+    def callbacks(self) -> list: return []
+
+# %% ../nbs/03f_distributed.ipynb #33aba099
+class ProcessGroup:
+    "The processes that torchrun started for one run: who does what, and the callback that joins them."
+    def __init__(self, env:DistEnv, # who this process is (`dist_env`)
+                 cfg=None, # the run's `TrainConfig` (its device and `dist_timeout`), if known before the run folder is read
+                ): self.env, self.cfg, self._stack = env, cfg, contextlib.ExitStack()
+    rank = property(lambda self: self.env.rank)
+    world_size = property(lambda self: self.env.world_size)
+    main = property(lambda self: self.env.rank == 0)
+    def __enter__(self):
+        dev = rank_device(getattr(self.cfg, 'device', 'auto'), self.env)
+        if init_distributed(dev, getattr(self.cfg, 'dist_timeout', 600.)): self._stack.callback(cleanup_distributed)
+        self._stack.enter_context(peer_errors())
+        return self
+    def __exit__(self, *exc): return self._stack.__exit__(*exc)
+    def device(self, cfg) -> torch.device:
+        "This process's device, once the settings are known to work with this many processes."
+        W = self.world_size
+        if cfg.bs % W: raise PetlabError(f"bs={cfg.bs} is the batch of all {W} processes together: use a multiple of {W} (each process takes bs // {W})")
+        device = rank_device(cfg.device, self.env)
+        if cfg.sync_bn and device.type != 'cuda':
+            raise PetlabError("sync_bn needs GPUs: torch's SyncBatchNorm does not run on the CPU; leave it off "
+                              f"(each process then normalises over its own {cfg.bs // W} images)")
+        return device
+    def prepare(self, model:nn.Module, cfg) -> nn.Module:
+        "With `sync_bn`, BatchNorm over the whole batch (same parameters and state_dict keys)."
+        return nn.SyncBatchNorm.convert_sync_batchnorm(model) if cfg.sync_bn else model
+    def first(self, fn, *args, **kw): return rank0_first(fn, *args, **kw)
+    def shared(self, fn, *args, **kw): return from_rank0(fn, *args, **kw)
+    def all_true(self, flag:bool) -> bool: return all_true(flag)
+    def callbacks(self) -> list: return [DistributedCB()]
+
+def processes(cfg=None, # the run's `TrainConfig`, if known
+              env:DistEnv|None=None, # default `dist_env()`
+             ):
+    "The processes that train a run: `OneProcess`, or under torchrun (`WORLD_SIZE` > 1) a `ProcessGroup`."
+    env = env or dist_env()
+    return ProcessGroup(env, cfg) if env.world_size > 1 else OneProcess()

@@ -7,29 +7,27 @@ from __future__ import annotations
 import contextlib, dataclasses, json, time, warnings
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import pandas as pd, torch
 import torch.nn as nn
-from torch.nn.parallel import DistributedDataParallel
+from fastcore.basics import patch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE',
-           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Callback', 'Learner',
-           'make_opt', 'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype',
+           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback',
+           'Learner', 'make_opt', 'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype',
            'MixedPrecisionCB', 'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError',
-           'NonFiniteCB', 'DistributedCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table',
-           'resume_config', 'data_root', 'make_dls', 'make_learner', 'train', 'plot_history']
+           'NonFiniteCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table', 'resume_config',
+           'data_root', 'make_dls', 'make_learner', 'train', 'plot_history']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, get_device, seed_everything
 from .data import RECIPES, get_dls
 from .download import ensure_data
-from .metrics import DICE_DEF, LOSSES, SegMetrics, dice_per_image, get_loss
+from .metrics import DICE_DEF, LOSSES, SegMetrics, get_loss
 from .models import MODELS, get_model, predict_logits
-from .runs import RUN_FILES, prepare_run_dir, read_checkpoint, save_checkpoint
-from .distributed import (DistEnv, all_sum, all_true, broadcast_buffers, broadcast_object, cleanup_distributed,
-                                dist_env, from_rank0, gather_counts, get_rank, init_distributed, peer_errors, rank0_first, rank_device)
+from .runs import prepare_run_dir, read_checkpoint, save_checkpoint
 
 # %% ../nbs/03_train.ipynb #f6881a8a
 EVENTS = ('before_fit before_epoch before_train before_batch before_pred after_pred after_loss after_backward '
@@ -39,9 +37,22 @@ class CancelBatch(Exception): "Raised by a callback to skip the rest of the batc
 class CancelStep(Exception): "Raised in `before_step` by a callback that did the step itself (or decided to skip it)."
 class CancelFit(Exception): "Raised by a callback to end `fit` quietly."
 
+# %% ../nbs/03_train.ipynb #7e9220bb
+class Order:
+    "Named places in the callbacks' order (lower runs first, at every event)."
+    GUARD = -10      # `NonFiniteCB`: judges the loss before anything uses it
+    PRECISION = -5   # `MixedPrecisionCB`: unscales the gradients before clipping sees them
+    STEP = 0         # `GradClipCB`, `ChannelsLastCB`, and any callback that does not say
+    RECORD = 10      # `HistoryCB`: the epoch's row, before the decisions read it
+    DECIDE = 20      # `EarlyStopCB`
+    PROCESSES = 25   # `petlab.distributed.DistributedCB`: wraps the final layout, shares the decisions
+    AVERAGE = 26     # `EMACB`: copies the weights after the processes agreed on them
+    SAVE = 30        # `CheckpointCB`
+    SHOW = 50        # `ProgressCB`: last, it reports what the others did
+
 class Callback:
     "Owns one concern of the loop: implement some of `EVENTS` as methods; `self.learn` is the `Learner`."
-    order, learn = 0, None
+    order, learn = Order.STEP, None
 
 # %% ../nbs/03_train.ipynb #7332c73b
 class Learner:
@@ -78,112 +89,123 @@ class Learner:
         for cb in self.cbs:
             if (f := getattr(cb, event, None)) is not None: f()
 
-    @property
-    def history(self) -> pd.DataFrame:
-        "One row per epoch: epoch, train_loss, train_dice, valid_loss, valid_dice, ..., lr, time."
-        return pd.DataFrame(self.log)
+# %% ../nbs/03_train.ipynb #928e6a2f
+@patch(as_prop=True)
+def history(self:Learner) -> pd.DataFrame:
+    "One row per epoch: epoch, train_loss, train_dice, valid_loss, valid_dice, ..., lr, time."
+    return pd.DataFrame(self.log)
 
-    @property
-    def lr(self) -> float: return self.opt.param_groups[0]['lr']
+@patch(as_prop=True)
+def lr(self:Learner) -> float: return self.opt.param_groups[0]['lr']
 
-    @property
-    def eval_model(self) -> nn.Module:
-        "The module that validation runs and `best.pt` keeps: `valid_model` if a callback set one, else `model`."
-        return self.model if self.valid_model is None else self.valid_model
+@patch(as_prop=True)
+def eval_model(self:Learner) -> nn.Module:
+    "The module that validation runs and `best.pt` keeps: `valid_model` if a callback set one, else `model`."
+    return self.model if self.valid_model is None else self.valid_model
 
-    def one_batch(self):
-        "Forward, metrics, loss and (when training) backward and the optimiser step for `self.xb`, `self.yb`."
-        self('before_batch')
-        with contextlib.ExitStack() as self.fwd_ctx:
-            self('before_pred')
-            if self.training: self.pred = (self.model if self.fwd_model is None else self.fwd_model)(self.xb)
-            else: self.pred = predict_logits(self.eval_model, self.xb, self.tta)
-        self.pred = self.pred.float()
-        self('after_pred')
-        self.batch_dice = self.metrics.update(self.pred, self.yb)  # also checks the masks
-        self.loss = self.loss_grad = self.loss_func(self.pred, self.yb)
-        self('after_loss')
-        if self.training:
-            self.opt.zero_grad(set_to_none=True)
-            self.loss_grad.backward()
-            self('after_backward')
-            try:
-                self('before_step')
-                self.opt.step()
-            except CancelStep: pass
-            self('after_step')
-            if self.sched is not None and self.sched_on == 'batch': self.sched.step()
-        self.tot_loss += self.loss.item() * len(self.yb); self.n_loss += len(self.yb)
-        self('after_batch')
-
-    def one_epoch(self, train:bool):
-        "One pass over the train (with steps) or the valid split (without gradients)."
-        self.training = train
-        self.model.train(train); self.eval_model.train(train)
-        self.dl = self.dls.train if train else self.dls.valid
-        self.metrics, self.tot_loss, self.n_loss, t0 = SegMetrics(self.thresh), 0., 0, time.perf_counter()
-        self('before_train' if train else 'before_validate')
-        with torch.set_grad_enabled(train):
-            for self.iter, (xb, yb) in enumerate(self.dl):
-                self.xb, self.yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
-                try: self.one_batch()
-                except CancelBatch: pass
-        self('after_loop')  # the pass is over, its stats not yet computed (a distributed run gathers the other ranks' here)
-        m = self.metrics
-        stats = dict(loss=self.tot_loss / self.n_loss if self.n_loss else float('nan'), dice=m.dice_mean,
-                     dice_dataset=m.dice_dataset, iou=m.iou_mean, n=m.n, empty_pred=m.empty_pred_frac,
-                     time=time.perf_counter() - t0)
-        if train: self.train_stats = stats; self('after_train')
-        else:
-            self.valid_stats = stats
-            self.improved = stats['dice'] > self.best_valid_dice
-            if self.improved: self.best_valid_dice, self.best_epoch, self.evals_since_best = stats['dice'], self.epoch + 1, 0
-            else: self.evals_since_best += 1
-            if self.sched is not None and self.sched_on == 'valid': self.sched.step(stats['dice'])
-            self('after_validate')
-
-    def _seed_epoch(self):
-        "Tell the sampler the epoch; with a `seed`, also seed the global generators from `seed + epoch`."
-        if callable(f := getattr(getattr(self.dls.train, 'sampler', None), 'set_epoch', None)): f(self.epoch)
-        if self.seed is not None: seed_everything(self.seed + self.epoch)
-
-    def fit(self, n_epochs:int, # train until this many epochs are done (a resumed learner continues)
-            eval_every:int=1, # validate every N epochs, and after the last one
-           ):
-        "Run the loop from `self.start_epoch` to `n_epochs`."
-        self.n_epochs, self.eval_every = n_epochs, eval_every
-        self('before_fit')
+# %% ../nbs/03_train.ipynb #48286ae2
+@patch
+def one_batch(self:Learner):
+    "Forward, metrics, loss and (when training) backward and the optimiser step for `self.xb`, `self.yb`."
+    self('before_batch')
+    with contextlib.ExitStack() as self.fwd_ctx:
+        self('before_pred')
+        if self.training: self.pred = (self.model if self.fwd_model is None else self.fwd_model)(self.xb)
+        else: self.pred = predict_logits(self.eval_model, self.xb, self.tta)
+    self.pred = self.pred.float()
+    self('after_pred')
+    self.batch_dice = self.metrics.update(self.pred, self.yb)  # also checks the masks
+    self.loss = self.loss_grad = self.loss_func(self.pred, self.yb)
+    self('after_loss')
+    if self.training:
+        self.opt.zero_grad(set_to_none=True)
+        self.loss_grad.backward()
+        self('after_backward')
         try:
-            for self.epoch in range(self.start_epoch, n_epochs):
-                if self.stop: break
-                self._seed_epoch()
-                self.train_stats = self.valid_stats = None; self.improved = False
-                self('before_epoch')
-                self.one_epoch(True)
-                self.do_valid = (self.epoch + 1) % eval_every == 0 or self.epoch + 1 == n_epochs
-                if self.do_valid: self.one_epoch(False)
-                self.start_epoch = self.epoch + 1
-                self('after_epoch')
-        except CancelFit: pass
-        finally: self('after_fit')
-        return self
+            self('before_step')
+            self.opt.step()
+        except CancelStep: pass
+        self('after_step')
+        if self.sched is not None and self.sched_on == 'batch': self.sched.step()
+    self.tot_loss += self.loss.item() * len(self.yb); self.n_loss += len(self.yb)
+    self('after_batch')
 
-    def state_dict(self) -> dict:
-        "Everything needed to continue this run exactly (except the model weights)."
-        return dict(epochs_done=self.start_epoch, opt=self.opt.state_dict(),
-                    sched=self.sched.state_dict() if self.sched is not None else None,
-                    best_valid_dice=self.best_valid_dice, best_epoch=self.best_epoch,
-                    evals_since_best=self.evals_since_best, stop=self.stop, history=list(self.log),
-                    cbs={type(cb).__name__: cb.state_dict() for cb in self.cbs if hasattr(cb, 'state_dict')})
+# %% ../nbs/03_train.ipynb #82838c45
+@patch
+def one_epoch(self:Learner, train:bool):
+    "One pass over the train (with steps) or the valid split (without gradients)."
+    self.training = train
+    self.model.train(train); self.eval_model.train(train)
+    self.dl = self.dls.train if train else self.dls.valid
+    self.metrics, self.tot_loss, self.n_loss, t0 = SegMetrics(self.thresh), 0., 0, time.perf_counter()
+    self('before_train' if train else 'before_validate')
+    with torch.set_grad_enabled(train):
+        for self.iter, (xb, yb) in enumerate(self.dl):
+            self.xb, self.yb = xb.to(self.device, non_blocking=True), yb.to(self.device, non_blocking=True)
+            try: self.one_batch()
+            except CancelBatch: pass
+    self('after_loop')  # the pass is over, its stats not yet computed (a distributed run gathers the other ranks' here)
+    m = self.metrics
+    stats = dict(loss=self.tot_loss / self.n_loss if self.n_loss else float('nan'), dice=m.dice_mean,
+                 dice_dataset=m.dice_dataset, iou=m.iou_mean, n=m.n, empty_pred=m.empty_pred_frac,
+                 time=time.perf_counter() - t0)
+    if train: self.train_stats = stats; self('after_train')
+    else:
+        self.valid_stats = stats
+        self.improved = stats['dice'] > self.best_valid_dice
+        if self.improved: self.best_valid_dice, self.best_epoch, self.evals_since_best = stats['dice'], self.epoch + 1, 0
+        else: self.evals_since_best += 1
+        if self.sched is not None and self.sched_on == 'valid': self.sched.step(stats['dice'])
+        self('after_validate')
 
-    def load_state_dict(self, s:dict):
-        "Continue from `state_dict()`'s output (the model weights are loaded separately)."
-        self.opt.load_state_dict(s['opt'])
-        if self.sched is not None and s['sched'] is not None: self.sched.load_state_dict(s['sched'])
-        self.start_epoch, self.stop, self.log = s['epochs_done'], s['stop'], list(s['history'])
-        self.best_valid_dice, self.best_epoch, self.evals_since_best = s['best_valid_dice'], s['best_epoch'], s['evals_since_best']
-        for cb in self.cbs:
-            if hasattr(cb, 'load_state_dict') and type(cb).__name__ in s.get('cbs', {}): cb.load_state_dict(s['cbs'][type(cb).__name__])
+# %% ../nbs/03_train.ipynb #fb9b4607
+@patch
+def _seed_epoch(self:Learner):
+    "Tell the sampler the epoch; with a `seed`, also seed the global generators from `seed + epoch`."
+    if callable(f := getattr(getattr(self.dls.train, 'sampler', None), 'set_epoch', None)): f(self.epoch)
+    if self.seed is not None: seed_everything(self.seed + self.epoch)
+
+@patch
+def fit(self:Learner, n_epochs:int, # train until this many epochs are done (a resumed learner continues)
+        eval_every:int=1, # validate every N epochs, and after the last one
+       ):
+    "Run the loop from `self.start_epoch` to `n_epochs`."
+    self.n_epochs, self.eval_every = n_epochs, eval_every
+    self('before_fit')
+    try:
+        for self.epoch in range(self.start_epoch, n_epochs):
+            if self.stop: break
+            self._seed_epoch()
+            self.train_stats = self.valid_stats = None; self.improved = False
+            self('before_epoch')
+            self.one_epoch(True)
+            self.do_valid = (self.epoch + 1) % eval_every == 0 or self.epoch + 1 == n_epochs
+            if self.do_valid: self.one_epoch(False)
+            self.start_epoch = self.epoch + 1
+            self('after_epoch')
+    except CancelFit: pass
+    finally: self('after_fit')
+    return self
+
+# %% ../nbs/03_train.ipynb #c67f7894
+@patch
+def state_dict(self:Learner) -> dict:
+    "Everything needed to continue this run exactly (except the model weights)."
+    return dict(epochs_done=self.start_epoch, opt=self.opt.state_dict(),
+                sched=self.sched.state_dict() if self.sched is not None else None,
+                best_valid_dice=self.best_valid_dice, best_epoch=self.best_epoch,
+                evals_since_best=self.evals_since_best, stop=self.stop, history=list(self.log),
+                cbs={type(cb).__name__: cb.state_dict() for cb in self.cbs if hasattr(cb, 'state_dict')})
+
+@patch
+def load_state_dict(self:Learner, s:dict):
+    "Continue from `state_dict()`'s output (the model weights are loaded separately)."
+    self.opt.load_state_dict(s['opt'])
+    if self.sched is not None and s['sched'] is not None: self.sched.load_state_dict(s['sched'])
+    self.start_epoch, self.stop, self.log = s['epochs_done'], s['stop'], list(s['history'])
+    self.best_valid_dice, self.best_epoch, self.evals_since_best = s['best_valid_dice'], s['best_epoch'], s['evals_since_best']
+    for cb in self.cbs:
+        if hasattr(cb, 'load_state_dict') and type(cb).__name__ in s.get('cbs', {}): cb.load_state_dict(s['cbs'][type(cb).__name__])
 
 # %% ../nbs/03_train.ipynb #dd59ac03
 OPTIMIZERS = dict(adam=torch.optim.Adam, adamw=torch.optim.AdamW)
@@ -216,7 +238,7 @@ def make_sched(name:str, # one of `SCHEDULES`
 # %% ../nbs/03_train.ipynb #bb35a76a
 class HistoryCB(Callback):
     "Append one row per epoch to `learn.log` (`learn.history` as a DataFrame) and write it to `path` as CSV."
-    order = 10
+    order = Order.RECORD
     def __init__(self, path:str|Path|None=None): self.path = Path(path) if path else None
     def before_epoch(self): self.lr0, self.t0 = self.learn.lr, time.perf_counter()
     def after_epoch(self):
@@ -232,7 +254,7 @@ class HistoryCB(Callback):
 # %% ../nbs/03_train.ipynb #921366c1
 class ProgressCB(Callback):
     "Progress bars for epochs and batches, and a summary line per epoch."
-    order = 50
+    order = Order.SHOW
     def __init__(self, show:bool=True, # False: silent
                  note:str='', # appended to the Dice definition in the header, e.g. 'at 256 px'
                 ): self.show, self.note, self.mbar, self.pbar = show, note, None, None
@@ -269,13 +291,13 @@ class ProgressCB(Callback):
 # %% ../nbs/03_train.ipynb #aebb54a6
 class EarlyStopCB(Callback):
     "Stop when the valid Dice has not improved for `patience` evaluations (0: never)."
-    order = 20
-    def __init__(self, patience:int=0): self.patience = patience
+    order = Order.DECIDE
+    def __init__(self, patience:int=0, verbose:bool=True): self.patience, self.verbose = patience, verbose
     def after_epoch(self):
         l = self.learn
         if self.patience and l.valid_stats and l.evals_since_best >= self.patience:
             l.stop = True
-            if get_rank() == 0: tqdm.write(f"early stop: valid Dice has not improved for {l.evals_since_best} evaluations "
+            if self.verbose: tqdm.write(f"early stop: valid Dice has not improved for {l.evals_since_best} evaluations "
                        f"(best {l.best_valid_dice:.4f} after epoch {l.best_epoch})")
 
 # %% ../nbs/03_train.ipynb #caad5254
@@ -298,7 +320,7 @@ def amp_dtype(amp:str, # one of `AMP_MODES`
 # %% ../nbs/03_train.ipynb #5e438f47
 class MixedPrecisionCB(Callback):
     "Autocast the forward pass to `dtype`; for fp16, scale the loss with a `GradScaler` and skip steps whose gradients overflow."
-    order = -5  # before the gradient clipping and the non-finite guard see the gradients
+    order = Order.PRECISION
     def __init__(self, dtype=torch.bfloat16): self.dtype, self.scaler = dtype, None
     def before_fit(self):
         self.scaler = torch.amp.GradScaler(self.learn.device.type, enabled=self.dtype == torch.float16)
@@ -315,7 +337,6 @@ class MixedPrecisionCB(Callback):
 # %% ../nbs/03_train.ipynb #ce9df30b
 class GradClipCB(Callback):
     "Clip the gradients' total norm to `max_norm` before each step."
-    order = 0
     def __init__(self, max_norm:float=1.): self.max_norm = max_norm
     def after_backward(self): self.norm = nn.utils.clip_grad_norm_(self.learn.model.parameters(), self.max_norm)
 
@@ -333,7 +354,7 @@ def use_channels_last(model:nn.Module, device:torch.device, setting:bool|None=No
 # %% ../nbs/03_train.ipynb #74a20101
 class EMACB(Callback):
     "Validate, and keep as best.pt, an exponential moving average of the weights and BatchNorm statistics."
-    order = 26  # before_fit after ChannelsLastCB (the layout to copy) and DistributedCB (the weights rank 0 broadcast)
+    order = Order.AVERAGE  # before_fit: copies the final layout and the weights that the processes agreed on
     def __init__(self, decay:float=0.99): self.decay, self.ema, self._saved = decay, None, None
     def before_fit(self):
         l = self.learn
@@ -342,7 +363,6 @@ class EMACB(Callback):
         if self._saved is not None: self.ema.load_state_dict(self._saved); self._saved = None
         l.valid_model = self.ema.module
     def after_step(self): self.ema.update_parameters(self.learn.model)
-    def before_validate(self): broadcast_buffers(self.ema.module)  # under DDP each rank averaged its own BN statistics
     def after_fit(self): self.learn.valid_model = None
     def state_dict(self) -> dict: return self.ema.state_dict()
     def load_state_dict(self, s:dict): self._saved = s  # loaded into the copy made in `before_fit`
@@ -352,12 +372,14 @@ class NonFiniteLossError(PetlabError, RuntimeError): "The loss stayed non-finite
 
 class NonFiniteCB(Callback):
     "Skip steps whose loss is `nan`/`inf`; stop with advice after `max_bad` in a row."
-    order = -10
-    def __init__(self, max_bad:int=5): self.max_bad, self.bad, self.skipped = max_bad, 0, 0
+    order = Order.GUARD
+    def __init__(self, max_bad:int=5, # stop after this many non-finite training losses in a row
+                 agree=bool, # whether every process's loss is finite: `bool` for one; under torchrun `petlab.distributed.all_true`
+                ): self.max_bad, self.agree, self.bad, self.skipped = max_bad, agree, 0, 0
     def after_loss(self):
         l = self.learn
         mine = torch.isfinite(l.loss).item()
-        ok = all_true(mine) if l.training else mine  # several processes: all skip the step, or the others would wait for its gradients
+        ok = self.agree(mine) if l.training else mine  # several processes: all skip the step, or the others would wait for its gradients
         if ok:
             if l.training: self.bad = 0
             return
@@ -376,26 +398,10 @@ class NonFiniteCB(Callback):
             "amp='bf16' or amp='off' (--amp off), grad_clip=1.0 (--grad_clip 1), and check that the inputs are "
             "finite and the masks 0/1. The last good weights are in the run's last.pt / best.pt.")
 
-# %% ../nbs/03_train.ipynb #1262b62a
-class DistributedCB(Callback):
-    "Data-parallel training in a process group: DDP for the steps, metrics of the whole split, one stop decision."
-    order = 25  # after ChannelsLastCB (the layout DDP wraps) and EarlyStopCB (the decision it shares), before CheckpointCB
-    def before_fit(self):
-        l = self.learn
-        l.fwd_model = DistributedDataParallel(l.model, device_ids=[l.device.index] if l.device.type == 'cuda' else None)
-    def before_validate(self): broadcast_buffers(self.learn.model)
-    def after_loop(self):
-        l, m = self.learn, self.learn.metrics
-        c = torch.cat(m.counts) if m.counts else torch.zeros(0, 3, dtype=torch.float64)
-        m.counts = [gather_counts(c, None if l.training else len(l.dl.dataset))]  # valid: back in split order
-        l.tot_loss, l.n_loss = all_sum(l.tot_loss, l.n_loss)
-    def after_epoch(self): self.learn.stop = broadcast_object(self.learn.stop)
-    def after_fit(self): self.learn.fwd_model = None
-
 # %% ../nbs/03_train.ipynb #15a83474
 class CheckpointCB(Callback):
     "Save `last.pt` (resumable) after every epoch and `best.pt` when the valid Dice improves."
-    order = 30
+    order = Order.SAVE
     def __init__(self, run_dir:str|Path, # folder for best.pt and last.pt
                  spec:dict, # {'name': ..., 'opts': {...}} to rebuild the model with `get_model`
                  config:dict|None=None, # the run's `asdict(TrainConfig)`, stored in both files
@@ -532,10 +538,12 @@ def data_root(data_path:str|Path|None=None, # None: $PETLAB_DATA, else ~/data/ox
     "The dataset root, via `ensure_data`: downloaded if missing, but only into the default place, never into a path you typed."
     return ensure_data(data_path, download=data_path is None)
 
-def make_dls(cfg:TrainConfig, root:str|Path, env:DistEnv=DistEnv()):
+def make_dls(cfg:TrainConfig, root:str|Path,
+             rank:int=0, world_size:int=1, # this process's shard of every batch, under torchrun
+            ):
     "`get_dls` for `cfg` (this process's shard in a distributed run), keeping only the first `cfg.limit` images of each split."
     dls = get_dls(root, size=cfg.size, bs=cfg.bs, recipe=cfg.recipe, num_workers=cfg.num_workers,
-                  cache=cfg.cache, seed=cfg.seed, limit=cfg.limit, rank=env.rank, world_size=env.world_size)
+                  cache=cfg.cache, seed=cfg.seed, limit=cfg.limit, rank=rank, world_size=world_size)
     if len(dls.train) == 0:
         raise PetlabError(f"no training batches: {len(dls.train.dataset)} training images and bs={cfg.bs}; use a smaller batch size (-b)")
     if len(dls.valid.dataset) == 0: raise PetlabError(f"the valid split of {root} is empty: the best model cannot be chosen")
@@ -570,43 +578,32 @@ def train(cfg:TrainConfig|None=None, # what to train; with `resume`: changes to 
           cbs=(), # extra callbacks
           progress:bool=True, # progress bars and one line per epoch
          ) -> Learner:
-    "Train a model as `cfg` says in `run_dir`; returns the `Learner` (`.history`, `.best_valid_dice`, `.run_dir`, `.model`). Under torchrun, with DDP."
-    env, created = dist_env(), False
-    if env.world_size > 1:  # started by torchrun: join the process group (see `petlab.distributed`)
-        pre = cfg or TrainConfig()
-        created = init_distributed(rank_device(pre.device, env), pre.dist_timeout)
-    try:
-        with peer_errors(): return _train(cfg, Path(run_dir), resume, overwrite, cbs, progress, env)
-    finally:
-        if created: cleanup_distributed()
+    "Train a model as `cfg` says in `run_dir`; returns the `Learner` (`.history`, `.best_valid_dice`, `.run_dir`, `.model`)."
+    from petlab.distributed import processes   # this process alone, or the ones torchrun started (it imports this module)
+    with processes(cfg) as team: return _train(cfg, Path(run_dir), resume, overwrite, cbs, progress, team)
 
-def _train(cfg, run_dir, resume, overwrite, cbs, progress, env):
-    W, main = env.world_size, env.rank == 0
-    saved_ws = W
-    if resume:
-        def _resume_cfg():
-            prepare_run_dir(run_dir, resume=True)
-            c = resume_config(run_dir, None if cfg is None else asdict(cfg))
-            return c, json.loads((run_dir/'config.json').read_text()).get('world_size', 1)
-        cfg, saved_ws = from_rank0(_resume_cfg)  # rank 0 reads the folder; the others get its answer
-    cfg = cfg or TrainConfig()
-    if cfg.bs % W: raise PetlabError(f"bs={cfg.bs} is the batch of all {W} processes together: use a multiple of {W} (each process takes bs // {W})")
-    device = rank_device(cfg.device, env)
-    if cfg.sync_bn and W > 1 and device.type != 'cuda':
-        raise PetlabError("sync_bn needs GPUs: torch's SyncBatchNorm does not run on the CPU; leave it off "
-                          f"(each process then normalises over its own {cfg.bs // W} images)")
+def _resumed(run_dir:Path, changes):
+    "The run's own config with `changes` applied, and how many processes trained it."
+    prepare_run_dir(run_dir, resume=True)
+    cfg = resume_config(run_dir, None if changes is None else asdict(changes))
+    return cfg, json.loads((run_dir/'config.json').read_text()).get('world_size', 1)
+
+def _train(cfg, run_dir, resume, overwrite, cbs, progress, team):
+    cfg, saved_ws = team.shared(_resumed, run_dir, cfg) if resume else (cfg or TrainConfig(), team.world_size)
+    device = team.device(cfg)
     seed_everything(cfg.seed)
-    dls = rank0_first(lambda: make_dls(cfg, data_root(cfg.data_path), env))  # rank 0 fetches the data and builds the cache
-    model = get_model(cfg.model, **cfg.model_opts)
-    if cfg.sync_bn and W > 1: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # same parameters and state_dict keys
-    if not resume: from_rank0(prepare_run_dir, run_dir, overwrite=overwrite)  # only now: a bad setting never touches the folder
-    run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps), EarlyStopCB(cfg.patience),
-               *([CheckpointCB(run_dir, dict(name=cfg.model, opts=dict(cfg.model_opts)), asdict(cfg), W)] if main else []),
+    dls = team.first(lambda: make_dls(cfg, data_root(cfg.data_path), team.rank, team.world_size))
+    model = team.prepare(get_model(cfg.model, **cfg.model_opts), cfg)
+    if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite)  # only now: a bad setting never touches the folder
+    main = team.main   # the process that prints and writes the files
+    run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps, team.all_true),
+               EarlyStopCB(cfg.patience, verbose=main),
+               *([CheckpointCB(run_dir, dict(name=cfg.model, opts=dict(cfg.model_opts)), asdict(cfg), team.world_size)] if main else []),
                ProgressCB(progress and main, note=f'at {cfg.size} px'), *([EMACB(cfg.ema)] if cfg.ema else []),
-               *([DistributedCB()] if W > 1 else []), *cbs]   # files and progress: rank 0 only
+               *team.callbacks(), *cbs]
     learn = make_learner(cfg, device, model, dls, run_cbs, run_dir=run_dir)
     if resume:
-        ckpt = from_rank0(read_checkpoint, run_dir/'last.pt')
+        ckpt = team.shared(read_checkpoint, run_dir/'last.pt')
         if not isinstance(ckpt.get('train_state'), dict):
             raise PetlabError(f"cannot resume {run_dir}: its last.pt holds no training state (is it a copy of best.pt?); "
                               "start again with overwrite=True (--overwrite)")
@@ -614,10 +611,10 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, env):
         learn.load_state_dict(ckpt['train_state'])
         if progress and main:
             tqdm.write(f"resuming {run_dir} after epoch {learn.start_epoch} of {cfg.epochs}" + (
-                f" on {W} processes (before: {saved_ws}); the same batches in the same steps, but not bit for bit the "
-                "same run: BatchNorm normalises over each process's share of the batch" if saved_ws != W else ''))
+                f" on {team.world_size} processes (before: {saved_ws}); the same batches in the same steps, but not bit for bit the "
+                "same run: BatchNorm normalises over each process's share of the batch" if saved_ws != team.world_size else ''))
     if main:
-        with atomic_write(run_dir/'config.json') as f: f.write(json.dumps({**asdict(cfg), 'world_size': W}, indent=2))
+        with atomic_write(run_dir/'config.json') as f: f.write(json.dumps({**asdict(cfg), 'world_size': team.world_size}, indent=2))
     return learn.fit(cfg.epochs, cfg.eval_every)
 
 # %% ../nbs/03_train.ipynb #cdd8d98f

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_cli.ipynb #f0073106
 from __future__ import annotations
-import argparse, contextlib, dataclasses, functools, json, os, shlex, sys, time
+import argparse, contextlib, dataclasses, functools, json, os, shlex, sys, time, typing
 from dataclasses import asdict, fields
 from pathlib import Path
 import torch
@@ -15,13 +15,13 @@ __all__ = ['DATA_HELP', 'CLI_HELP', 'THREADS_HELP', 'PRESET_TIMES', 'user_errors
            'infer_cli', 'export_cli', 'download_cli', 'student_cli', 'report_cli', 'preset_help', 'sweep_cli']
 
 # %% ../nbs/04a_cli.ipynb #a266ae1f
-from .core import PetlabError, atomic_write, choose_threads, get_data_path
+from .core import PetlabError, atomic_write, choose_threads, get_data_path, parse_typed
 from .distributed import dist_env
 from .download import demo_data_path, download_pets, find_pets_root
 from .models import get_model
 from .metrics import DICE_DEF
 from .runs import check_output_file, ckpt_settings, load_checkpoint
-from .train import COMMON_RECIPE, TrainConfig, resume_config, train
+from .train import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config, train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
 
 # %% ../nbs/04a_cli.ipynb #88b7f657
@@ -43,28 +43,12 @@ def user_errors(prog:str):
 def parse_setting(name:str, # a `TrainConfig` field
                   text:str, # its value as typed on the command line
                  ):
-    "Convert `text` to the type of `TrainConfig.name` (JSON for `model_opts`, `none` for optional settings, `demo` for the demo data's folder)."
-    f = {f.name: f for f in fields(TrainConfig)}.get(name)
-    if f is None: raise PetlabError(f"unknown setting {name!r}: the settings are {', '.join(x.name for x in fields(TrainConfig))}")
+    "Convert `text` to the type of `TrainConfig.name` (`petlab.core.parse_typed`; `demo` for the demo data's folder, a number for a device)."
+    hints = typing.get_type_hints(TrainConfig)
+    if name not in hints: raise PetlabError(f"unknown setting {name!r}: the settings are {', '.join(x.name for x in fields(TrainConfig))}")
     if name == 'data_path' and text == 'demo': return str(demo_data_path())   # a folder named demo: ./demo
-    kinds = [a.strip() for a in str(f.type).split('|')]
-    if 'None' in kinds and text.lower() in ('none', 'null'): return None
-    kind = kinds[0]
-    try:
-        if kind == 'dict':
-            v = json.loads(text)
-            if not isinstance(v, dict): raise ValueError('not an object')
-            return v
-        if kind == 'bool':
-            if text.lower() in ('1', 'true', 'yes', 'on'): return True
-            if text.lower() in ('0', 'false', 'no', 'off'): return False
-            raise ValueError
-        if name == 'device' and text.lstrip('-').isdigit(): return 'cpu' if int(text) < 0 else f'cuda:{int(text)}'
-        return {'int': int, 'float': float}.get(kind, str)(text)
-    except ValueError:
-        want = dict(dict='a JSON object such as \'{"base": 16}\'', bool='true or false', int='a whole number',
-                    float='a number').get(kind, kind)
-        raise PetlabError(f"setting {name} wants {want}, not {text!r}") from None
+    if name == 'device' and text.lstrip('-').isdigit(): return 'cpu' if int(text) < 0 else f'cuda:{int(text)}'
+    return parse_typed(text, hints[name], f'setting {name}')
 
 # %% ../nbs/04a_cli.ipynb #12eb8d43
 def _arg_type(name):
@@ -83,19 +67,19 @@ CLI_HELP = dict(data_path=DATA_HELP)   # where the command line differs from the
 def add_config_args(p:argparse.ArgumentParser, # the parser to extend
                    ) -> argparse.ArgumentParser:
     "Add one option per `TrainConfig` field to `p` (absent from the result unless given)."
-    d = TrainConfig()
-    g = p.add_argument_group('training settings (TrainConfig)')
+    d, hints = TrainConfig(), typing.get_type_hints(TrainConfig)
+    groups = {k: p.add_argument_group(f'{k} settings: {about}') for k, about in SETTING_GROUPS.items()}   # the course's first
     for f in fields(TrainConfig):
-        md, default = f.metadata, getattr(d, f.name)
+        md, default, g = f.metadata, getattr(d, f.name), groups[f.metadata['group']]
         flags = [*([md['short']] if md.get('short') else []), f'--{f.name}', *md.get('aliases', ())]
         help = CLI_HELP.get(f.name, md['help']) + f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
-        if str(f.type).split('|')[0].strip() == 'bool':
+        if bool in (hints[f.name], *typing.get_args(hints[f.name])):
             g.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
         else:
             g.add_argument(*flags, dest=f.name, type=_arg_type(f.name), default=argparse.SUPPRESS, help=help,
                            choices=md.get('choices'), metavar=f.name.upper() if not md.get('choices') else None)
-    g.add_argument('--no_cache', dest='cache', action='store_false', default=argparse.SUPPRESS, help='same as --no-cache')
-    g.add_argument('--base', '--width', dest='base', type=int, default=argparse.SUPPRESS,
+    groups['speed'].add_argument('--no_cache', dest='cache', action='store_false', default=argparse.SUPPRESS, help='same as --no-cache')
+    groups['model'].add_argument('--base', '--width', dest='base', type=int, default=argparse.SUPPRESS,
                    help='model width: channels of the first level (a shortcut for --model_opts \'{"base": N}\')')
     return p
 

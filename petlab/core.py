@@ -4,14 +4,14 @@
 
 # %% ../nbs/00a_core.ipynb #fa2686bc
 from __future__ import annotations
-import contextlib, os, random, tempfile
+import contextlib, inspect, json, numbers, os, random, tempfile, types, typing
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['DEFAULT_DATA_PATH', 'SMALL_MODEL_PARAMS', 'PetlabError', 'get_data_path', 'get_cache_dir', 'atomic_write',
-           'get_device', 'choose_threads', 'seed_everything']
+           'get_device', 'choose_threads', 'type_ok', 'type_name', 'parse_typed', 'seed_everything']
 
 # %% ../nbs/00a_core.ipynb #52a1d374
 class PetlabError(Exception):
@@ -88,6 +88,52 @@ def choose_threads(model:int|torch.nn.Module, # the model to train, or its numbe
         return 1, (f"a small model, {n/1e6:.2f} M parameters: as fast on one thread, and much faster than on "
                    "several when other programs share the cores")
     return torch.get_num_threads(), f"torch's own setting, for a model of {n/1e6:.1f} M parameters"
+
+# %% ../nbs/00a_core.ipynb #59fcbfc1
+def _options(ann) -> list:
+    "The alternatives of a union annotation (`int|None` → `[int, NoneType]`), else `[ann]`."
+    return list(typing.get_args(ann)) if typing.get_origin(ann) in (typing.Union, types.UnionType) else [ann]
+
+def type_ok(v, ann) -> bool:
+    "Does `v` fit the annotation `ann` (a class, `X|Y`, `Optional`, a generic such as `dict[str,int]`)?"
+    if ann is typing.Any or ann is inspect.Parameter.empty: return True
+    if len(opts := _options(ann)) > 1: return any(type_ok(v, a) for a in opts)
+    if ann is None or ann is type(None): return v is None
+    ann = typing.get_origin(ann) or ann
+    if not isinstance(ann, type): return True  # an annotation we cannot check
+    if isinstance(v, bool): return ann is bool
+    if ann is int: return isinstance(v, numbers.Integral)
+    if ann is float: return isinstance(v, numbers.Real)
+    if ann is tuple: return isinstance(v, (tuple, list))  # JSON has no tuples
+    return isinstance(v, ann)
+
+def type_name(ann) -> str:
+    "`ann` as a message says it: 'int', 'str or None'."
+    if len(opts := _options(ann)) > 1: return ' or '.join(map(type_name, opts))
+    if ann is None or ann is type(None): return 'None'
+    return getattr(typing.get_origin(ann) or ann, '__name__', str(ann))
+
+# %% ../nbs/00a_core.ipynb #47c50812
+_WANT = {bool: 'true or false', int: 'a whole number', float: 'a number', dict: 'a JSON object such as \'{"base": 16}\''}
+
+def parse_typed(text:str, # a value as typed on a command line
+                ann, # the annotation it must fit, e.g. `int`, `float|None`, `dict`
+                what:str='the value', # what it is, for the message: 'setting epochs'
+               ):
+    "`text` as a value of `ann`: none/null for an optional value, true/false (1/0, yes/no, on/off) for a bool, JSON for a dict."
+    opts = _options(ann)
+    if type(None) in opts and text.lower() in ('none', 'null'): return None
+    kind = next((typing.get_origin(a) or a for a in opts if a is not type(None)), str)
+    try:
+        if kind is dict:
+            if not isinstance(v := json.loads(text), dict): raise ValueError('not an object')
+            return v
+        if kind is bool:
+            if text.lower() in ('1', 'true', 'yes', 'on'): return True
+            if text.lower() in ('0', 'false', 'no', 'off'): return False
+            raise ValueError(text)
+        return kind(text) if kind in (int, float) else text
+    except ValueError: raise PetlabError(f"{what} wants {_WANT.get(kind, type_name(kind))}, not {text!r}") from None
 
 # %% ../nbs/00a_core.ipynb #b687c716
 def seed_everything(seed:int, # any non-negative int

@@ -4,9 +4,9 @@
 
 # %% ../nbs/02a_models.ipynb #314f907f
 from __future__ import annotations
-import inspect, numbers, types, typing
+import inspect
 import torch
-from .core import PetlabError
+from .core import PetlabError, type_name, type_ok
 from .unet import UNet
 from .resnet34_unet import ResNet34UNet, load_encoder_weights
 
@@ -15,25 +15,6 @@ __all__ = ['MODELS', 'check_opts', 'get_model', 'predict_logits']
 
 # %% ../nbs/02a_models.ipynb #b8340205
 MODELS = {'unet': UNet, 'resnet34_unet': ResNet34UNet}
-
-# %% ../nbs/02a_models.ipynb #4d250b03
-def _type_ok(v, ann) -> bool:
-    "Does `v` match annotation `ann` (a class, `X|Y`, `Optional`, a generic like `dict[str,int]`)?"
-    if ann is inspect.Parameter.empty or ann is typing.Any: return True
-    if typing.get_origin(ann) in (typing.Union, types.UnionType): return any(_type_ok(v, a) for a in typing.get_args(ann))
-    if ann is None or ann is type(None): return v is None
-    ann = typing.get_origin(ann) or ann
-    if not isinstance(ann, type): return True  # an annotation we cannot check
-    if isinstance(v, bool): return ann is bool
-    if ann is int: return isinstance(v, numbers.Integral)
-    if ann is float: return isinstance(v, numbers.Real)
-    if ann is tuple: return isinstance(v, (tuple, list))  # JSON has no tuples
-    return isinstance(v, ann)
-
-def _type_name(ann) -> str:
-    if typing.get_origin(ann) in (typing.Union, types.UnionType): return ' or '.join(map(_type_name, typing.get_args(ann)))
-    if ann is None or ann is type(None): return 'None'
-    return getattr(typing.get_origin(ann) or ann, '__name__', str(ann))
 
 # %% ../nbs/02a_models.ipynb #b74b9344
 def check_opts(name:str, # the model's name in `MODELS`, for the messages
@@ -46,8 +27,8 @@ def check_opts(name:str, # the model's name in `MODELS`, for the messages
     for k, v in opts.items():
         if k not in params: raise PetlabError(f'{name} has no option {k!r}; valid options: {valid}')
         ann = params[k].annotation
-        if not _type_ok(v, ann):
-            raise PetlabError(f'option {k!r} of {name} must be {_type_name(ann)}, not {type(v).__name__} {v!r}')
+        if not type_ok(v, ann):
+            raise PetlabError(f'option {k!r} of {name} must be {type_name(ann)}, not {type(v).__name__} {v!r}')
         if isinstance(v, int) and not isinstance(v, bool) and v < 1: raise PetlabError(f'option {k!r} of {name} must be at least 1, not {v}')
 
 # %% ../nbs/02a_models.ipynb #5371804f

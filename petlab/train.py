@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #3be56cae
 from __future__ import annotations
-import contextlib, dataclasses, json, time, warnings
+import contextlib, dataclasses, json, time, typing, warnings
 from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import pandas as pd, torch
@@ -22,7 +22,7 @@ __all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', '
            'data_root', 'make_dls', 'make_learner', 'train', 'plot_history']
 
 # %% ../nbs/03_train.ipynb #176bf70a
-from .core import PetlabError, atomic_write, get_device, seed_everything
+from .core import PetlabError, atomic_write, get_device, seed_everything, type_name, type_ok
 from .data import RECIPES, get_dls
 from .download import ensure_data
 from .metrics import DICE_DEF, LOSSES, SegMetrics, get_loss
@@ -477,23 +477,13 @@ class TrainConfig:
         return cls(**d)
 
 # %% ../nbs/03_train.ipynb #09e9887d
-def _type_ok(v, anno) -> bool:
-    "Whether `v` fits the annotation string `anno` (`int`, `float`, `str`, `bool`, `dict`, optionally `|None`)."
-    opts = [a.strip() for a in str(anno).split('|')]
-    if v is None: return 'None' in opts
-    for a in opts:
-        if a == 'bool' and isinstance(v, bool): return True
-        if a == 'int' and isinstance(v, int) and not isinstance(v, bool): return True
-        if a == 'float' and isinstance(v, (int, float)) and not isinstance(v, bool): return True
-        if a in ('str', 'dict') and isinstance(v, {'str': str, 'dict': dict}[a]): return True
-    return False
-
 def check_config(cfg) -> None:
     "Raise a `PetlabError` naming the first setting of `cfg` whose type, range or value is wrong."
+    hints = typing.get_type_hints(type(cfg))
     for f in fields(cfg):
         v, md = getattr(cfg, f.name), f.metadata
-        if not _type_ok(v, f.type):
-            raise PetlabError(f"setting {f.name} must be {' or '.join(a.strip() for a in str(f.type).split('|'))}, not {v!r} ({type(v).__name__})")
+        if not type_ok(v, hints[f.name]):
+            raise PetlabError(f"setting {f.name} must be {type_name(hints[f.name])}, not {v!r} ({type(v).__name__})")
         if v is None: continue
         if md.get('choices') and v not in md['choices']:
             raise PetlabError(f"unknown {f.name} {v!r}: choose one of {', '.join(map(str, md['choices']))}")

@@ -21,7 +21,8 @@ from .download import demo_data_path, download_pets, find_pets_root
 from .models import get_model
 from .metrics import DICE_DEF
 from .runs import check_output_file, ckpt_settings, load_checkpoint
-from .train import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config, train
+from .config import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config
+from .train import train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
 
 # %% ../nbs/04a_cli.ipynb #88b7f657
@@ -137,7 +138,7 @@ def _train_parser():
     p.add_argument('--lr_find', nargs='?', const='', default=None, metavar='PNG',
                    help='run the learning-rate finder instead of training (100 steps, no run folder): print the suggested lr; with PNG, also save the curve there')
     p.add_argument('--common_recipe', action='store_true', help="the course reports' recipe instead of petlab's: augmentation A, "
-                   "weight decay 1e-4 on every weight, no EMA, no TTA (petlab.train.COMMON_RECIPE); options you give still win")
+                   "weight decay 1e-4 on every weight, no EMA, no TTA (petlab.config.COMMON_RECIPE); options you give still win")
     p.add_argument('--threads', type=int, metavar='N', help=THREADS_HELP)
     return add_config_args(p)
 

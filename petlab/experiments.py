@@ -25,7 +25,9 @@ from .evaluate import evaluate, show_result
 from .metrics import DICE_DEF
 from .lr_find import LRFind, load_lr_find, lr_find, plot_lr_find, save_lr_find, smooth, suggest
 from .runs import load_checkpoint, prepare_run_dir
-from .train import ADDED_SETTINGS, COMMON_RECIPE, PETLAB_RECIPE, TrainConfig, plot_history, train
+from .config import ADDED_SETTINGS, COMMON_RECIPE, PETLAB_RECIPE, TrainConfig
+from .train import train
+from .runs import plot_history
 from .sweep import *
 from .sweep import _history, _save, _write_json
 

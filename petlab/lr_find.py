@@ -16,7 +16,8 @@ __all__ = ['SUGGESTERS', 'LRFinderCB', 'smooth', 'suggest', 'LRFind', 'lr_find_l
 
 # %% ../nbs/03e_lr_find.ipynb #c13c729c
 from .core import PetlabError, atomic_write, seed_everything
-from .train import CancelFit, Callback, Learner, TrainConfig, data_root, make_learner
+from .config import TrainConfig
+from .train import CancelFit, Callback, Learner, data_root, make_learner
 
 # %% ../nbs/03e_lr_find.ipynb #add515bd
 class LRFinderCB(Callback):

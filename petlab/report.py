@@ -25,7 +25,8 @@ from .experiments import STUDY_TITLES, data_label, results_table
 from .sweep import scored_logits
 from .metrics import DICE_DEF
 from .runs import check_writable, load_checkpoint
-from .train import ADDED_SETTINGS, TrainConfig, plot_history
+from .config import ADDED_SETTINGS, TrainConfig
+from .runs import plot_history
 
 # %% ../nbs/04c_report.ipynb #a6eb2e02
 SECTIONS = ('Environment', 'Settings', 'Training curves', 'Studies', 'Evaluation', 'Worst predictions', 'Analysis', 'Discussion')
@@ -168,7 +169,7 @@ def settings_table(runs:list, # `Run`s
 # %% ../nbs/04c_report.ipynb #770e6411
 def plot_runs(runs:list, # `Run`s with a history
              ):
-    "Train and valid Dice and the losses per epoch, one panel per run (`petlab.train.plot_history`), three panels a row"
+    "Train and valid Dice and the losses per epoch, one panel per run (`petlab.runs.plot_history`), three panels a row"
     n = len(runs); cols = min(n, 3); rows = -(-n // cols)
     fig, axs = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False, layout='constrained')
     for ax, r in zip(axs.flat, runs): plot_history(r.history, ax=ax, title=r.label)

@@ -6,14 +6,16 @@
 from __future__ import annotations
 import errno, json, os, re, shutil
 from pathlib import Path
-import torch
+import pandas as pd, torch
 import torch.nn as nn
 from .core import PetlabError, atomic_write
+from .metrics import DICE_DEF
 from .models import get_model
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'CKPT_DEFAULTS', 'RUN_MARKER', 'RUN_FILES', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint',
-           'ckpt_settings', 'is_run_dir', 'clean_temp_files', 'check_writable', 'check_output_file', 'prepare_run_dir']
+           'ckpt_settings', 'is_run_dir', 'clean_temp_files', 'check_writable', 'check_output_file', 'prepare_run_dir',
+           'plot_history']
 
 # %% ../nbs/03b_runs.ipynb #810fa5b0
 CKPT_FORMAT = 'petlab-checkpoint-v1'
@@ -168,3 +170,31 @@ def prepare_run_dir(run_dir:str|Path, # the run folder
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir/RUN_MARKER).touch()
     return run_dir
+
+# %% ../nbs/03b_runs.ipynb #58a324c1
+def plot_history(history:pd.DataFrame|str|Path, # `learn.history`, or a run's history.csv (or its run folder)
+                 ax=None, title:str='', # axes to draw on (None: a new figure); title
+                 loss:bool=True, # also the losses, on a second axis
+                ):
+    "Train and valid Dice (mean per-image) per epoch, and the loss on a second axis."
+    import matplotlib.pyplot as plt
+    if not isinstance(history, pd.DataFrame):
+        p = Path(history); history = pd.read_csv(p/'history.csv' if p.is_dir() else p)
+    if ax is None: _, ax = plt.subplots(figsize=(6, 3.5), layout='constrained')
+    ax.plot(history.epoch, history.train_dice, label='train Dice (training batches)', color='C0', alpha=0.7)
+    v = history.dropna(subset=['valid_dice'])
+    ax.plot(v.epoch, v.valid_dice, 'o-', label='valid Dice', color='C1', ms=3)
+    if len(v):
+        b = v.loc[v.valid_dice.idxmax()]
+        ax.annotate(f'best {b.valid_dice:.3f}', (b.epoch, b.valid_dice), textcoords='offset points', xytext=(0, 8), ha='center', fontsize=8)
+    ax.set_xlabel('epoch'); ax.set_ylabel(f'Dice ({DICE_DEF})', fontsize=8); ax.set_ylim(0, 1)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(loc='lower left', fontsize=8)
+    if loss:
+        ax2 = ax.twinx()
+        ax2.plot(history.epoch, history.train_loss, '--', color='C0', alpha=0.4, label='train loss')
+        ax2.plot(v.epoch, v.valid_loss, '--', color='C1', alpha=0.4, label='valid loss')
+        ax2.set_yscale('log'); ax2.set_ylabel('loss (log scale)')
+        ax2.legend(loc='lower right', fontsize=8)
+    if title: ax.set_title(title, fontsize=10)
+    return ax

@@ -27,7 +27,9 @@ from .evaluate import show_result
 from .evaluate import evaluate
 from .models import predict_logits
 from .runs import load_checkpoint, prepare_run_dir
-from .train import ADDED_SETTINGS, TrainConfig, plot_history, train
+from .config import ADDED_SETTINGS, TrainConfig
+from .train import train
+from .runs import plot_history
 
 # %% ../nbs/04d_sweep.ipynb #f51737b6
 RUNTIME_KEYS = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata['runtime'])  # speed, not results: not in names
@@ -335,7 +337,7 @@ def plot_curves(table:pd.DataFrame, # results table of the runs to show (one pan
                 fname=None, # save the figure there
                 title:str='', # figure title, e.g. the preset
                ):
-    "Train and valid Dice (mean per image) per epoch, one panel per run (`petlab.train.plot_history`), best valid epoch marked"
+    "Train and valid Dice (mean per image) per epoch, one panel per run (`petlab.runs.plot_history`), best valid epoch marked"
     t = table[table.status == 'done']
     fig, axs = plt.subplots(1, max(len(t), 1), figsize=(4.5 * max(len(t), 1), 3.6), squeeze=False, sharey=True,
                             layout='constrained')

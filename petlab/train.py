@@ -4,8 +4,8 @@
 
 # %% ../nbs/03_train.ipynb #3be56cae
 from __future__ import annotations
-import contextlib, dataclasses, json, time, typing, warnings
-from dataclasses import dataclass, field, asdict, fields
+import contextlib, json, time, warnings
+from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, torch
 import torch.nn as nn
@@ -14,20 +14,19 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EVENTS', 'OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE',
-           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback',
-           'Learner', 'make_opt', 'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype',
-           'MixedPrecisionCB', 'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError',
-           'NonFiniteCB', 'CheckpointCB', 'setting', 'TrainConfig', 'check_config', 'settings_table', 'resume_config',
-           'data_root', 'make_dls', 'make_learner', 'train', 'plot_history']
+__all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt', 'param_groups',
+           'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB', 'GradClipCB',
+           'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB',
+           'data_root', 'make_dls', 'make_learner', 'train']
 
 # %% ../nbs/03_train.ipynb #176bf70a
-from .core import PetlabError, atomic_write, get_device, seed_everything, type_name, type_ok
-from .data import RECIPES, get_dls
+from .core import PetlabError, atomic_write, get_device, seed_everything
+from .data import get_dls
 from .download import ensure_data
-from .metrics import DICE_DEF, LOSSES, SegMetrics, get_loss
-from .models import MODELS, get_model, predict_logits
+from .metrics import DICE_DEF, SegMetrics, get_loss
+from .models import get_model, predict_logits
 from .runs import prepare_run_dir, read_checkpoint, save_checkpoint
+from .config import AMP_MODES, OPTIMIZERS, SCHEDULES, TrainConfig, resume_config, settings_table
 
 # %% ../nbs/03_train.ipynb #f6881a8a
 EVENTS = ('before_fit before_epoch before_train before_batch before_pred after_pred after_loss after_backward '
@@ -208,14 +207,11 @@ def load_state_dict(self:Learner, s:dict):
         if hasattr(cb, 'load_state_dict') and type(cb).__name__ in s.get('cbs', {}): cb.load_state_dict(s['cbs'][type(cb).__name__])
 
 # %% ../nbs/03_train.ipynb #dd59ac03
-OPTIMIZERS = dict(adam=torch.optim.Adam, adamw=torch.optim.AdamW)
-SCHEDULES = ('none', 'cosine', 'onecycle', 'plateau')
-
-def make_opt(name:str, # 'adam' or 'adamw'
+def make_opt(name:str, # one of `OPTIMIZERS` (`petlab.config`): 'adam' or 'adamw'
              params, lr:float, wd:float=0.) -> torch.optim.Optimizer:
     "Adam (L2 weight decay) or AdamW (decoupled weight decay)."
     if name not in OPTIMIZERS: raise PetlabError(f"unknown optimiser {name!r}: choose 'adam' or 'adamw'")
-    return OPTIMIZERS[name](params, lr=lr, weight_decay=wd)
+    return dict(adam=torch.optim.Adam, adamw=torch.optim.AdamW)[name](params, lr=lr, weight_decay=wd)
 
 def param_groups(model:nn.Module, wd:float,
                  wd_norm:bool=True, # also decay normalisation weights and biases (every 1-D tensor)
@@ -225,7 +221,7 @@ def param_groups(model:nn.Module, wd:float,
     if wd_norm: return [dict(params=ps, weight_decay=wd)]
     return [dict(params=[p for p in ps if p.ndim > 1], weight_decay=wd), dict(params=[p for p in ps if p.ndim <= 1], weight_decay=0.)]
 
-def make_sched(name:str, # one of `SCHEDULES`
+def make_sched(name:str, # one of `SCHEDULES` (`petlab.config`)
                opt, lr:float, epochs:int, steps_per_epoch:int):
     "`(scheduler, when it steps)`: 'batch', 'valid' (on the valid Dice) or `None`."
     S, total = torch.optim.lr_scheduler, max(epochs * steps_per_epoch, 1)
@@ -301,9 +297,7 @@ class EarlyStopCB(Callback):
                        f"(best {l.best_valid_dice:.4f} after epoch {l.best_epoch})")
 
 # %% ../nbs/03_train.ipynb #caad5254
-AMP_MODES = ('auto', 'fp16', 'bf16', 'off')
-
-def amp_dtype(amp:str, # one of `AMP_MODES`
+def amp_dtype(amp:str, # one of `AMP_MODES` (`petlab.config`)
               device:torch.device):
     "The autocast dtype for `amp` on `device`, or `None` for plain fp32."
     amp = str(amp).lower()
@@ -414,114 +408,6 @@ class CheckpointCB(Callback):
         if l.improved: save_checkpoint(self.run_dir/'best.pt', l.eval_model, self.spec, valid=dict(l.valid_stats), **meta)
         save_checkpoint(self.run_dir/'last.pt', l.model, self.spec, train_state=l.state_dict(), **meta)
 
-# %% ../nbs/03_train.ipynb #e2953365
-SETTING_GROUPS = {'course': "the course's options", 'model': 'network, optimiser and loss', 'recipe': "petlab's recipe",
-                  'run': 'seeds, evaluation and safety', 'speed': 'speed and memory (the numbers stay the same)',
-                  'distributed': 'several processes (torchrun)'}
-
-def setting(default, help:str, short:str|None=None, choices=None,
-            group:str='model', # one of `SETTING_GROUPS`: where `petlab_train --help` lists it
-            runtime:bool=False, # changes only how fast or where a run goes, not what it learns: left out of run names
-            resume:bool=False, # may change when a run is resumed (`resume_config`)
-            **kw):
-    "A `TrainConfig` field: its default, one line of help, the course's short flag, the allowed values, what kind of setting it is."
-    if group not in SETTING_GROUPS: raise PetlabError(f'setting group {group!r} is not one of {", ".join(SETTING_GROUPS)}')
-    f = dict(default_factory=default) if callable(default) else dict(default=default)
-    return field(**f, metadata=dict(help=help, short=short, choices=choices, group=group, runtime=runtime, resume=resume, **kw))
-
-# %% ../nbs/03_train.ipynb #80399b81
-COMMON_RECIPE = dict(recipe='A', wd=1e-4, wd_norm=True, ema=0., tta=False)
-PETLAB_RECIPE = {**COMMON_RECIPE, 'tta': True}
-
-# %% ../nbs/03_train.ipynb #05e51f89
-@dataclass
-class TrainConfig:
-    "Everything a training run needs; every field has a default and `asdict` round-trips through JSON."
-    model:str = setting('unet', "the network", '-n', choices=tuple(MODELS), aliases=('--net',), group='course')
-    model_opts:dict = setting(dict, "options of the network as JSON, e.g. '{\"base\": 16}' (see petlab.models.get_model)", group='model')
-    data_path:str|None = setting(None, "dataset root (holds images/ and annotations/); default $PETLAB_DATA, else ~/data/oxford-iiit-pet, downloaded if missing", '-p', group='course', resume=True)
-    size:int = setting(256, "images and masks are resized to size x size pixels (any size of 32 or more)", '-s', min=32, group='course')
-    bs:int = setting(8, "batch size", '-b', min=1, aliases=('--batch_size',), group='course')
-    epochs:int = setting(10, "number of passes over the training split", '-e', min=1, group='course')
-    lr:float = setting(1e-3, "peak learning rate", '-lr', gt=0, group='course')
-    opt:str = setting('adamw', "optimiser: adam (L2 weight decay) or adamw (decoupled)", choices=tuple(OPTIMIZERS), group='model')
-    wd:float = setting(PETLAB_RECIPE['wd'], "weight decay", min=0, group='model')
-    sched:str = setting('onecycle', "learning-rate schedule", choices=SCHEDULES, group='model')
-    loss:str = setting('bce_dice', "loss function", choices=tuple(LOSSES), group='model')
-    recipe:str = setting(PETLAB_RECIPE['recipe'], "augmentation and normalisation recipe (petlab.data.RECIPES)", choices=tuple(RECIPES), group='recipe')
-    ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1, group='recipe')
-    tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation", group='recipe')
-    wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)", group='recipe')
-    seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly with the same number of torch threads (petlab_train --threads N prints the number it uses)", min=0, group='run')
-    eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1, group='run')
-    patience:int = setting(0, "stop after this many evaluations without a better valid Dice; 0: never", min=0, group='course')
-    device:str = setting('auto', "'auto', 'cpu', 'cuda', 'cuda:1', ... (-g N: GPU N, -g -1: the CPU)", '-g', group='course', runtime=True, resume=True)
-    amp:str = setting('auto', "mixed precision: auto (bf16 or fp16 on CUDA, off on the CPU), fp16, bf16 or off", choices=AMP_MODES, group='speed')
-    num_workers:int|None = setting(None, "DataLoader worker processes; default: petlab.data.default_workers()", '-w', min=0, group='speed', runtime=True, resume=True)
-    cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
-    limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
-    channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
-    grad_clip:float = setting(0., "clip the gradient norm to this value; 0: off", min=0, group='model')
-    max_bad_steps:int = setting(5, "stop after this many non-finite losses in a row (each one is skipped)", min=1, group='run')
-    thresh:float = setting(0.5, "probability threshold of the Dice and IoU metrics", gt=0, lt=1, group='run')
-    sync_bn:bool = setting(False, "distributed runs on GPUs: BatchNorm statistics over the batch of all processes (SyncBatchNorm), for small per-GPU batches", group='distributed', resume=True)
-    dist_timeout:float = setting(600., "distributed runs: seconds a process waits for the others before the run fails", gt=0, group='distributed', runtime=True, resume=True)
-
-    def __post_init__(self): check_config(self)
-
-    @classmethod
-    def from_dict(cls, d:dict, what:str='settings'):
-        "A `TrainConfig` from a dict such as `asdict(cfg)`; unknown keys are an error."
-        if unknown := set(d) - {f.name for f in fields(cls)}:
-            raise PetlabError(f"unknown {what} {sorted(unknown)}: the settings are {', '.join(f.name for f in fields(cls))}")
-        return cls(**d)
-
-# %% ../nbs/03_train.ipynb #09e9887d
-def check_config(cfg) -> None:
-    "Raise a `PetlabError` naming the first setting of `cfg` whose type, range or value is wrong."
-    hints = typing.get_type_hints(type(cfg))
-    for f in fields(cfg):
-        v, md = getattr(cfg, f.name), f.metadata
-        if not type_ok(v, hints[f.name]):
-            raise PetlabError(f"setting {f.name} must be {type_name(hints[f.name])}, not {v!r} ({type(v).__name__})")
-        if v is None: continue
-        if md.get('choices') and v not in md['choices']:
-            raise PetlabError(f"unknown {f.name} {v!r}: choose one of {', '.join(map(str, md['choices']))}")
-        for k, ok, word in (('min', lambda a, b: a >= b, 'at least'), ('gt', lambda a, b: a > b, 'more than'),
-                            ('lt', lambda a, b: a < b, 'less than')):
-            if k in md and not ok(v, md[k]): raise PetlabError(f"setting {f.name} must be {word} {md[k]}, not {v!r}")
-
-# %% ../nbs/03_train.ipynb #8ced1392
-def settings_table() -> pd.DataFrame:
-    "`TrainConfig`'s fields: flag, type, default, group, help."
-    rows = []
-    for f in fields(TrainConfig):
-        md, d = f.metadata, (f.default_factory() if f.default is dataclasses.MISSING else f.default)
-        rows.append(dict(setting=f.name, flags=' '.join([f'--{f.name}', *md.get('aliases', ()), *([md['short']] if md.get('short') else [])]),
-                         type=f.type, default=d, group=md['group'], help=md['help'] + (f" ({', '.join(map(str, md['choices']))})" if md.get('choices') else '')))
-    return pd.DataFrame(rows).set_index('setting')
-
-# %% ../nbs/03_train.ipynb #9ce8aac3
-RESUME_MAY_CHANGE = tuple(f.name for f in fields(TrainConfig) if f.metadata['resume'])   # where a run trains, not what it learns
-ADDED_SETTINGS = dict(ema=0., tta=False, wd_norm=True)  # absent from older config.json files: how those runs trained
-
-def resume_config(run_dir:str|Path, # a run folder
-                  changes:dict|None=None, # settings to change; only `RESUME_MAY_CHANGE` may differ from the run's
-                 ) -> TrainConfig:
-    "The run's own `TrainConfig`, with the allowed `changes` applied; other changes are refused, naming them."
-    run_dir = Path(run_dir)
-    try: saved = json.loads((run_dir/'config.json').read_text())
-    except (OSError, ValueError) as e: raise PetlabError(f"cannot resume {run_dir}: its config.json is unreadable ({e})") from None
-    saved.pop('world_size', None)  # how many processes trained it: not a setting (see `train`)
-    saved = {**ADDED_SETTINGS, **saved}
-    cfg = TrainConfig.from_dict(saved, what=f'settings in {run_dir}/config.json')
-    changes = {k: v for k, v in (changes or {}).items() if v != saved.get(k)}
-    if bad := sorted(set(changes) - set(RESUME_MAY_CHANGE)):
-        raise PetlabError(f"resume continues {run_dir} as it was configured; these settings differ from its config.json: "
-                          + ', '.join(f"{k} ({saved.get(k)!r} -> {changes[k]!r})" for k in bad)
-                          + f". Only {', '.join(RESUME_MAY_CHANGE)} may change; start a new run for the others")
-    return dataclasses.replace(cfg, **changes)
-
 # %% ../nbs/03_train.ipynb #eef2cbb3
 def data_root(data_path:str|Path|None=None, # None: $PETLAB_DATA, else ~/data/oxford-iiit-pet
              ) -> Path:
@@ -606,31 +492,3 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, team):
     if main:
         with atomic_write(run_dir/'config.json') as f: f.write(json.dumps({**asdict(cfg), 'world_size': team.world_size}, indent=2))
     return learn.fit(cfg.epochs, cfg.eval_every)
-
-# %% ../nbs/03_train.ipynb #cdd8d98f
-def plot_history(history:pd.DataFrame|str|Path, # `learn.history`, or a run's history.csv (or its run folder)
-                 ax=None, title:str='', # axes to draw on (None: a new figure); title
-                 loss:bool=True, # also the losses, on a second axis
-                ):
-    "Train and valid Dice (mean per-image) per epoch, and the loss on a second axis."
-    import matplotlib.pyplot as plt
-    if not isinstance(history, pd.DataFrame):
-        p = Path(history); history = pd.read_csv(p/'history.csv' if p.is_dir() else p)
-    if ax is None: _, ax = plt.subplots(figsize=(6, 3.5), layout='constrained')
-    ax.plot(history.epoch, history.train_dice, label='train Dice (training batches)', color='C0', alpha=0.7)
-    v = history.dropna(subset=['valid_dice'])
-    ax.plot(v.epoch, v.valid_dice, 'o-', label='valid Dice', color='C1', ms=3)
-    if len(v):
-        b = v.loc[v.valid_dice.idxmax()]
-        ax.annotate(f'best {b.valid_dice:.3f}', (b.epoch, b.valid_dice), textcoords='offset points', xytext=(0, 8), ha='center', fontsize=8)
-    ax.set_xlabel('epoch'); ax.set_ylabel(f'Dice ({DICE_DEF})', fontsize=8); ax.set_ylim(0, 1)
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.legend(loc='lower left', fontsize=8)
-    if loss:
-        ax2 = ax.twinx()
-        ax2.plot(history.epoch, history.train_loss, '--', color='C0', alpha=0.4, label='train loss')
-        ax2.plot(v.epoch, v.valid_loss, '--', color='C1', alpha=0.4, label='valid loss')
-        ax2.set_yscale('log'); ax2.set_ylabel('loss (log scale)')
-        ax2.legend(loc='lower right', fontsize=8)
-    if title: ax.set_title(title, fontsize=10)
-    return ax

@@ -5,7 +5,7 @@
 # %% ../nbs/03g_config.ipynb #958d64c8
 from __future__ import annotations
 import dataclasses, json, typing
-from dataclasses import dataclass, field, asdict, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 import pandas as pd
 from .core import PetlabError, type_name, type_ok

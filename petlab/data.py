@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 import albumentations as A
 from torch.utils.data import DataLoader, Dataset
 
-from .core import PetlabError, get_cache_dir, get_data_path
+from .core import PetlabError, get_cache_dir
 from .download import demo_data_path, ensure_data, find_pets_root
 
 # %% ../nbs/00_data.ipynb #b458b937

@@ -20,7 +20,7 @@ from .core import PetlabError, atomic_write, get_device
 from .data import PetSegDataset, denormalize, get_transforms, load_image, load_mask, load_trimap, trimap_mask
 from .train import data_root
 from .models import predict_logits
-from .metrics import (DICE_DEF, THRESHOLDS, band_width, boundary_iou, counts_at, dice_from_counts,
+from .metrics import (DICE_DEF, THRESHOLDS, boundary_iou, counts_at, dice_from_counts,
                             dice_per_image, iou_from_counts, region_scores, summarize_counts)
 from .runs import check_writable, ckpt_settings, load_checkpoint
 

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from .lab import EXERCISES, Wrong, add_exercise, attempt, progress
 
 # %% auto #0

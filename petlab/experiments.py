@@ -10,26 +10,23 @@ __all__ = ['STUDY_AXES', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'ABLATION_BASE', 
            'run_ablation', 'check_ablation']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
-import dataclasses, hashlib, itertools, json, os, time, traceback
+import hashlib
 from pathlib import Path
 
 # %% ../nbs/04_experiments.ipynb #e34e882e
-import numpy as np, pandas as pd, torch
+import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 
 # %% ../nbs/04_experiments.ipynb #866731ed
-from .core import PetlabError, atomic_write, get_cache_dir, get_data_path
-from .data import PetSegDataset, load_split
+from .core import PetlabError, get_cache_dir, get_data_path
+from .data import load_split
 from .download import demo_data_path
-from .evaluate import evaluate, show_result
 from .metrics import DICE_DEF
-from .lr_find import LRFind, load_lr_find, lr_find, plot_lr_find, save_lr_find, smooth, suggest
-from .runs import load_checkpoint, prepare_run_dir
-from .config import ADDED_SETTINGS, COMMON_RECIPE, PETLAB_RECIPE, TrainConfig
-from .train import train
-from .runs import plot_history
-from .sweep import *
-from .sweep import _history, _save, _write_json
+from .lr_find import LRFind, plot_lr_find
+from .config import COMMON_RECIPE, PETLAB_RECIPE
+from .sweep import (best_run, breakdown, check_recorded_table, compare_configs, grid, plot_breakdown, plot_curves,
+                          plot_gallery, plot_vs, read_provenance, results_table, run_name, seed_table, steps_per_epoch, sweep,
+                          with_seeds, with_steps, _history, _save)
 
 # %% ../nbs/04_experiments.ipynb #cc395c61
 STUDY_AXES = dict(networks='model', bs='bs', bs_steps='bs', lr='lr', prep='recipe')   # the setting each study varies

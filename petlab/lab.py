@@ -4,7 +4,7 @@
 
 # %% ../nbs/00c_lab.ipynb #906b2eec
 from __future__ import annotations
-import ast, datetime, fcntl, json, os, re, subprocess, textwrap, traceback
+import ast, datetime, fcntl, json, os, re, subprocess, traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

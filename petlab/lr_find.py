@@ -186,7 +186,7 @@ def run_lr_find(cfg:TrainConfig, # the settings, as `petlab_train` would train t
     res = lr_find(cfg, progress=progress)
     print(res.summary())
     if png:
-        import matplotlib; import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt
         ax = plot_lr_find(res)
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         ax.figure.savefig(png, dpi=90, bbox_inches='tight'); plt.close(ax.figure)

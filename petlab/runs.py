@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_runs.ipynb #ec1076eb
 from __future__ import annotations
-import errno, json, os, re, shutil
+import errno, os, re
 from pathlib import Path
 import pandas as pd, torch
 import torch.nn as nn

@@ -26,7 +26,7 @@ from .download import ensure_data
 from .metrics import DICE_DEF, SegMetrics, get_loss
 from .models import get_model, predict_logits
 from .runs import prepare_run_dir, read_checkpoint, save_checkpoint
-from .config import AMP_MODES, OPTIMIZERS, SCHEDULES, TrainConfig, resume_config, settings_table
+from .config import AMP_MODES, OPTIMIZERS, SCHEDULES, TrainConfig, resume_config
 
 # %% ../nbs/03_train.ipynb #f6881a8a
 EVENTS = ('before_fit before_epoch before_train before_batch before_pred after_pred after_loss after_backward '

@@ -10,7 +10,7 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['check_sizes', 'check_grads', 'check_seed', 'mount_tmpfs', 'set_bn_stats', 'hook_outputs', 'mosaic', 'input_grad',
-           'share_within', 'support', 'show_grad', 'pet_centre']
+           'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_centre']
 
 # %% ../nbs/01a_testing.ipynb #13e70279
 def check_sizes(model:nn.Module, # a petlab model; `model.spec['opts']` gives `n_in`, `n_out` unless passed
@@ -118,6 +118,24 @@ def show_grad(ax, photo, g, yx, title):
     ax.imshow(photo.mean(-1), cmap='gray', vmin=0, vmax=2)
     ax.imshow(v, cmap='inferno', alpha=(1.5 * v).clamp(0, 1).numpy())
     ax.plot(yx[1], yx[0], '+', color='cyan', ms=8); ax.set_title(title, fontsize=9); ax.set_axis_off()
+
+def plot_receptive_fields(photo, # the input picture, (H, W, 3) in [0, 1]
+                          grads:dict, # {label: `input_grad` map} of one output pixel, one panel each
+                          yx:tuple, # the output pixel (row, column)
+                          max_r:int, # the largest distance on the last panel's axis, in pixels
+                         ):
+    "Where output pixel `yx` looks: the photo with the pixel marked, each gradient map over it, and the share of each within a distance."
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(grads) + 2, figsize=(3 * (len(grads) + 2), 3.3))
+    axs[0].imshow(photo); axs[0].plot(yx[1], yx[0], '+', color='cyan', ms=10)
+    axs[0].set_title(f'output pixel (row, col) = {yx}', fontsize=9); axs[0].set_axis_off()
+    for ax, (k, v) in zip(axs[1:], grads.items()):
+        h, w = support(v); show_grad(ax, photo, v, yx, f'|∂ logit / ∂ input|, {k}\nnon-zero within {h}×{w} px')
+    rs = range(0, max_r + 1, 2)
+    for k, v in grads.items(): axs[-1].plot(rs, [share_within(v, yx, r) for r in rs], label=k)
+    axs[-1].set(xlabel='distance from the pixel (px)', ylabel='share of |gradient| within it'); axs[-1].legend(); axs[-1].grid(alpha=.3)
+    fig.tight_layout()
+    return fig
 
 def pet_centre(y):
     "(row, column) of the pet pixel of mask `y` ([1,1,H,W]) nearest the pet's centre."

@@ -5,16 +5,15 @@
 # %% auto #0
 __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sample', 'read_list', 'SampleList', 'check_sample',
            'load_split', 'load_image', 'load_trimap', 'trimap_mask', 'load_mask', 'load_pair', 'show_pair', 'Recipe',
-           'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'cache_pairs',
-           'PetSegDataset', 'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch',
-           'data_browser']
+           'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'PetSegDataset',
+           'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
 
 # %% ../nbs/00_data.ipynb #763e450e
 import os
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwise asks PyPI for updates at import
 
 # %% ../nbs/00_data.ipynb #7889fcc5
-import hashlib, json, shutil, tempfile, time, warnings
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,11 +22,11 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image, ImageOps
-from tqdm.auto import tqdm
 import albumentations as A
 from torch.utils.data import DataLoader, Dataset
 
-from .core import PetlabError, get_cache_dir
+from .cache import cache_pairs
+from .core import PetlabError
 from .download import demo_data_path, ensure_data, find_pets_root
 
 # %% ../nbs/00_data.ipynb #b458b937
@@ -314,84 +313,6 @@ def show_augs(s:Sample, # the sample to augment
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #a138160a
-def _cache_key(samples, h, w):
-    "(names digest, content digest) of a list of samples at an output size."
-    names, content = hashlib.sha1(), hashlib.sha1(f'v1 {h}x{w}'.encode())
-    for s in samples:
-        names.update(s.name.encode() + b'\n')
-        for p in (s.image, s.trimap):
-            st = p.stat()
-            content.update(f'{p.name} {st.st_size} {st.st_mtime_ns}\n'.encode())
-    return names.hexdigest()[:10], content.hexdigest()[:12]
-
-def _cache_problem(folder, samples, h, w) -> str|None:
-    "Why the cache in `folder` cannot be used (a file missing, cut short, of the wrong shape), or None."
-    n = len(samples)
-    for f, shape in (('images.npy', (n, h, w, 3)), ('masks.npy', (n, h, w))):
-        try: a = np.load(folder/f, mmap_mode='r')
-        except (OSError, ValueError) as e: return f'{f}: {e}'
-        if a.dtype != np.uint8 or a.shape != shape: return f'{f} holds {a.dtype} {a.shape}, expected uint8 {shape}'
-        if (size := (folder/f).stat().st_size) != a.offset + a.nbytes: return f'{f} has {size:,} bytes, expected {a.offset + a.nbytes:,}'
-    try: names = json.loads((folder/'names.json').read_text())
-    except (OSError, ValueError) as e: return f'names.json: {e}'
-    return None if names == [s.name for s in samples] else 'names.json lists other samples'
-
-def _write_arrays(folder, samples, h, w, progress):
-    "Decode and resize `samples` into `images.npy` and `masks.npy`, one sample at a time, with ordinary writes."
-    n = len(samples)
-    with open(folder/'images.npy', 'wb') as fi, open(folder/'masks.npy', 'wb') as fm:
-        np.lib.format.write_array_header_1_0(fi, {'descr': '|u1', 'fortran_order': False, 'shape': (n, h, w, 3)})
-        np.lib.format.write_array_header_1_0(fm, {'descr': '|u1', 'fortran_order': False, 'shape': (n, h, w)})
-        for s in tqdm(samples, desc=f'caching {n} images at {h}x{w}', disable=not progress or n < 64, leave=False):
-            img, mask = load_pair(s)
-            fi.write(np.ascontiguousarray(cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)).tobytes())  # what A.Resize does
-            fm.write(np.ascontiguousarray(cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)).tobytes())
-        for f in (fi, fm): f.flush(); os.fsync(f.fileno())
-
-def cache_pairs(samples:list, # the `Sample`s to decode
-                size:int|tuple, # output size: int or (height, width)
-                cache_dir:str|Path|None=None, # where to keep it; `None` means `get_cache_dir()/'decoded'`
-                progress:bool=True, # show a progress bar while building (for 64 samples or more)
-               ) -> Path|None:
-    "Decode and resize `samples` once into uint8 arrays (`images.npy`, `masks.npy`); their folder, or None (with a warning) if it cannot be written."
-    if not samples: raise ValueError('nothing to cache: the list of samples is empty')
-    h, w = size_hw(size)
-    base = Path(cache_dir).expanduser() if cache_dir else get_cache_dir()/'decoded'
-    src = samples[0].image.parent.parent.resolve()
-    folder = base/f'{src.name}-{hashlib.sha1(str(src).encode()).hexdigest()[:8]}'
-    names, content = _cache_key(samples, h, w)
-    final = folder/f'{h}x{w}-n{len(samples)}-{names}-{content}'
-    for half in folder.glob('.build-*'):  # left by a killed build: untouched for an hour, so no process is writing it
-        try:
-            if half.stat().st_mtime < time.time() - 3600: shutil.rmtree(half, ignore_errors=True)
-        except OSError: pass  # another process removed it first
-    if final.exists():
-        if (why := _cache_problem(final, samples, h, w)) is None: return final
-        warnings.warn(f'decoded cache {final} is damaged ({why}): rebuilding it')
-        shutil.rmtree(final, ignore_errors=True)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder, prefix='.build-'))
-    except OSError as e:
-        warnings.warn(f'cannot write the decoded cache in {base} ({e.strerror or e}): going on without it (slower); '
-                      'set PETLAB_CACHE to a writable folder')
-        return None
-    try:
-        _write_arrays(tmp, samples, h, w, progress)
-        (tmp/'names.json').write_text(json.dumps([s.name for s in samples]))
-        try: os.rename(tmp, final)
-        except OSError:
-            if not (final/'masks.npy').exists(): raise  # else another process built it first
-    except OSError as e:
-        warnings.warn(f'building the decoded cache in {folder} failed ({e.strerror or e}): removed the half-built copy, '
-                      'going on without it (slower)')
-        return None
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-    for old in folder.glob(f'{h}x{w}-n*-{names}-*'):  # stale caches of the same list
-        if old != final: shutil.rmtree(old, ignore_errors=True)
-    return final
-
 # %% ../nbs/00_data.ipynb #9d971861
 class PetSegDataset(Dataset):
     "Oxford-IIIT Pet images and binary masks as `(x [3,H,W] float32, y [1,H,W] float32 in {0,1})`."
@@ -412,7 +333,7 @@ class PetSegDataset(Dataset):
         self.skipped, self.samples = samples.skipped, list(samples)[:limit]
         self.split, self.size, self.recipe, self.train = split, size_hw(size), get_recipe(recipe).name, train
         self.tfms = get_transforms(recipe, self.size, train, seed=seed)
-        self.cache = None if not cache or not self.samples else cache_pairs(self.samples, self.size, None if cache is True else cache)
+        self.cache = None if not cache or not self.samples else cache_pairs(self.samples, self.size, load_pair, None if cache is True else cache)
         self._arrays = None
 
     def __len__(self): return len(self.samples)

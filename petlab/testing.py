@@ -4,13 +4,15 @@
 
 # %% ../nbs/01a_testing.ipynb #76733015
 from __future__ import annotations
+import shutil
+from pathlib import Path
 from typing import Callable
 import torch
 import torch.nn as nn
 
 # %% auto #0
-__all__ = ['check_sizes', 'check_grads', 'check_seed', 'mount_tmpfs', 'set_bn_stats', 'hook_outputs', 'mosaic', 'input_grad',
-           'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_centre']
+__all__ = ['check_sizes', 'check_grads', 'check_seed', 'mini_copy', 'mount_tmpfs', 'set_bn_stats', 'hook_outputs', 'mosaic',
+           'input_grad', 'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_centre']
 
 # %% ../nbs/01a_testing.ipynb #13e70279
 def check_sizes(model:nn.Module, # a petlab model; `model.spec['opts']` gives `n_in`, `n_out` unless passed
@@ -54,6 +56,22 @@ def check_seed(make:Callable[[], nn.Module], # builds a fresh model
         with torch.no_grad(): outs.append(make().eval()(x))
     assert torch.equal(outs[0], outs[1]), 'two models built after torch.manual_seed(0) give different outputs'
     assert not torch.equal(outs[0], outs[2]), 'models built after torch.manual_seed(0) and (1) give the same output'
+
+# %% ../nbs/01a_testing.ipynb #8427a44b
+def mini_copy(src:Path, # a dataset root
+              dest:Path, # the folder to create
+              n:int=6, # lines of each split list to keep
+             ) -> Path:
+    "A writable copy of `src` with the first `n` lines of trainval.txt and of test.txt."
+    (dest/'images').mkdir(parents=True); (dest/'annotations'/'trimaps').mkdir(parents=True)
+    shutil.copy(src/'annotations'/'list.txt', dest/'annotations'/'list.txt')
+    for f in ('trainval.txt', 'test.txt'):
+        lines = [l for l in open(src/'annotations'/f) if l.strip() and not l.startswith('#')][:n]
+        (dest/'annotations'/f).write_text(''.join(lines))
+        for l in lines:
+            name = l.split()[0]
+            shutil.copy(src/'images'/f'{name}.jpg', dest/'images'); shutil.copy(src/'annotations'/'trimaps'/f'{name}.png', dest/'annotations'/'trimaps')
+    return dest
 
 # %% ../nbs/01a_testing.ipynb #f2840267
 def mount_tmpfs(path, # a folder to create and mount on (it must not exist)

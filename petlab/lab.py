@@ -261,6 +261,10 @@ def write_student_edition(dest:str|Path, # the folder to write (created; must no
                           'clone with --nbs (petlab installed from PyPI has no notebooks)')
     dest = Path(dest).expanduser()
     if dest.exists() and not dest.is_dir(): raise PetlabError(f'{dest} is a file: give a folder for the student edition')
+    if (src.parent/'settings.ini').exists() and dest.resolve().is_relative_to(src.parent.resolve()):
+        raise PetlabError(f'{dest} is inside the petlab repository ({src.parent}): write the student edition outside it, for '
+                          'example petlab_student ~/petlab-lab (inside, git would list your notebooks as changes, and a JupyterLab '
+                          "started in the repository saves notebooks without their outputs: nbdev's hooks keep the lessons clean)")
     if unknown := [l for l in lessons if not (src/f'{l}.ipynb').exists()]:
         raise PetlabError(f'no lesson {unknown[0]!r} in {src}: lessons are {", ".join(LESSONS)}')
     targets = [dest/f'{l}.ipynb' for l in lessons] + [dest/LAB_FILE]

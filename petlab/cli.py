@@ -11,8 +11,9 @@ import torch
 
 # %% auto #0
 __all__ = ['DATA_HELP', 'CLI_HELP', 'THREADS_HELP', 'PRESET_TIMES', 'user_errors', 'parse_setting', 'add_config_args',
-           'config_args', 'check_data', 'n_params', 'torch_threads', 'train_settings', 'train_cli', 'evaluate_cli',
-           'infer_cli', 'export_cli', 'download_cli', 'student_cli', 'report_cli', 'preset_help', 'sweep_cli']
+           'config_args', 'check_data', 'n_params', 'torch_threads', 'check_figure_path', 'train_settings', 'train_cli',
+           'evaluate_cli', 'infer_cli', 'export_cli', 'download_cli', 'student_cli', 'report_cli', 'preset_help',
+           'sweep_cli']
 
 # %% ../nbs/04a_cli.ipynb #a266ae1f
 from .core import PetlabError, atomic_write, choose_threads, get_data_path, parse_typed
@@ -20,7 +21,7 @@ from .distributed import dist_env
 from .download import demo_data_path, download_pets, find_pets_root
 from .models import get_model
 from .metrics import DICE_DEF
-from .runs import check_output_file, ckpt_settings, load_checkpoint
+from .runs import check_output_file, check_writable, ckpt_settings, load_checkpoint
 from .config import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config
 from .train import train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
@@ -123,6 +124,19 @@ def torch_threads(prog:str, # the script, for the message
     finally: torch.set_num_threads(old)
 
 # %% ../nbs/04a_cli.ipynb #283d7ed5
+def check_figure_path(path:str|Path, # a figure petlab will save
+                      option:str='', # the option that names it, for the message: ' (--lr_find)'
+                     ) -> Path:
+    "`path`, if a figure can be saved there: a new file, in a writable folder, of a format matplotlib writes (png, pdf, svg, ...)."
+    from matplotlib.backend_bases import FigureCanvasBase
+    path = check_output_file(path, option)
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip('.').lower() not in kinds:
+        raise PetlabError(f"cannot save a figure as {path.name}{option}: use a file name ending in .png, .pdf or .svg "
+                          f"(matplotlib writes {', '.join('.' + k for k in sorted(kinds))})")
+    if path.exists(): raise PetlabError(f"{path} already exists: choose another file for the figure{option}")
+    return path
+
 THREADS_HELP = ("torch threads (default: 1 for a small model, under 2 M parameters, else torch's own setting; "
                 "$OMP_NUM_THREADS when set); a CPU run repeats exactly only with the same number")
 
@@ -160,7 +174,7 @@ def train_cli(argv:list|None=None, # arguments (default: the command line)
     given = train_settings(a)
     if a.lr_find is not None:
         if a.resume: p.error('--lr_find starts from a fresh model: it cannot be combined with --resume')
-        if a.lr_find and Path(a.lr_find).exists(): raise PetlabError(f"{a.lr_find} already exists: choose another file for the curve")
+        if a.lr_find: check_figure_path(a.lr_find, ' (--lr_find)')   # before the finder runs, not after
     cfg = resume_config(a.run_dir, given) if a.resume and (Path(a.run_dir)/'config.json').is_file() else TrainConfig(**given)
     check_data(cfg.data_path)
     with torch_threads('petlab_train', [cfg], a.threads, show=env.rank == 0):
@@ -438,6 +452,9 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
     nets = [{**pr['common'], 'model': n, **o, **sets} for n, o in pr['nets'].items()] if set(studies) & set(STUDIES) else []
     if 'ablation' in studies: nets.append({**ABLATION_BASE, **sets})
     out, failed = Path(a.out or f'runs/sweep-{a.preset}'), 0
+    for s in studies:   # before any run: the folders it writes, and the data it reads
+        if s != 'report': check_writable(Path(a.out or 'runs/ablation') if s == 'ablation' else out, 'sweep folder', ' (--out)')
+    if nets: check_data(a.data_path if a.data_path is not None else None if pr['data'] == 'full' else str(demo_data_path()))
     with torch_threads('petlab_sweep', nets, a.threads) if nets else contextlib.nullcontext():
         for s in studies:
             folder = Path(a.out or 'runs/ablation') if s == 'ablation' else out

@@ -14,8 +14,9 @@ from .metrics import LOSSES
 from .models import MODELS
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE', 'RESUME_MAY_CHANGE',
-           'ADDED_SETTINGS', 'setting', 'TrainConfig', 'check_config', 'settings_table', 'resume_config']
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE', 'RUN_FACTS',
+           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'setting', 'TrainConfig', 'check_config', 'settings_table',
+           'resume_config']
 
 # %% ../nbs/03g_config.ipynb #ec539bf1
 OPTIMIZERS = ('adam', 'adamw')   # petlab.train.make_opt
@@ -110,6 +111,7 @@ def settings_table() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index('setting')
 
 # %% ../nbs/03g_config.ipynb #9ce8aac3
+RUN_FACTS = ('world_size', 'threads')   # in a run's config.json beside the settings: how it ran (processes, torch threads)
 RESUME_MAY_CHANGE = tuple(f.name for f in fields(TrainConfig) if f.metadata['resume'])   # where a run trains, not what it learns
 ADDED_SETTINGS = dict(ema=0., tta=False, wd_norm=True)  # absent from older config.json files: how those runs trained
 
@@ -120,7 +122,7 @@ def resume_config(run_dir:str|Path, # a run folder
     run_dir = Path(run_dir)
     try: saved = json.loads((run_dir/'config.json').read_text())
     except (OSError, ValueError) as e: raise PetlabError(f"cannot resume {run_dir}: its config.json is unreadable ({e})") from None
-    saved.pop('world_size', None)  # how many processes trained it: not a setting (see `train`)
+    for k in RUN_FACTS: saved.pop(k, None)  # how it ran, not a setting (see `train`)
     saved = {**ADDED_SETTINGS, **saved}
     cfg = TrainConfig.from_dict(saved, what=f'settings in {run_dir}/config.json')
     changes = {k: v for k, v in (changes or {}).items() if v != saved.get(k)}

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03f_distributed.ipynb #d04ada84
 from __future__ import annotations
-import contextlib, os, re
+import contextlib, dataclasses, os, re
 from dataclasses import dataclass
 from datetime import timedelta
 import torch
@@ -218,6 +218,11 @@ class ProcessGroup:
         "This process's device, once the settings are known to work with this many processes."
         W = self.world_size
         if cfg.bs % W: raise PetlabError(f"bs={cfg.bs} is the batch of all {W} processes together: use a multiple of {W} (each process takes bs // {W})")
+        mine, first = dataclasses.asdict(cfg), broadcast_object(dataclasses.asdict(cfg))
+        diff = [f'{k}={mine[k]!r} (process 0: {first.get(k)!r})' for k in mine if mine[k] != first.get(k)]
+        if not all_true(not diff):   # every process learns it, so none waits for the others
+            raise PetlabError(f"process {self.rank} of {W}: " + (f"started with other settings than process 0: {', '.join(diff)}" if diff else
+                              "another process was started with other settings (see its error)") + "; start every process with the same command")
         device = rank_device(cfg.device, self.env)
         if cfg.sync_bn and device.type != 'cuda':
             raise PetlabError("sync_bn needs GPUs: torch's SyncBatchNorm does not run on the CPU; leave it off "

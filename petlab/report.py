@@ -25,7 +25,7 @@ from .experiments import STUDY_TITLES, data_label, results_table
 from .sweep import scored_logits
 from .metrics import DICE_DEF
 from .runs import check_writable, load_checkpoint
-from .config import ADDED_SETTINGS, TrainConfig
+from .config import ADDED_SETTINGS, RUN_FACTS, TrainConfig
 from .runs import plot_history
 
 # %% ../nbs/04c_report.ipynb #a6eb2e02
@@ -64,7 +64,7 @@ def run_settings(run_dir # a run folder
     rd = Path(run_dir)
     if (rd/'config.json').is_file(): s = json.loads((rd/'config.json').read_text())
     else: s = json.loads((rd/'result.json').read_text()).get('settings') or {}
-    s.pop('world_size', None)  # how many processes trained it: not a setting
+    for k in RUN_FACTS: s.pop(k, None)  # how it ran (processes, threads): not a setting
     return {**ADDED_SETTINGS, **s}
 
 # %% ../nbs/04c_report.ipynb #ac4f37c4

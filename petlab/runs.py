@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_runs.ipynb #ec1076eb
 from __future__ import annotations
-import errno, os, re
+import errno, fcntl, os, re
 from pathlib import Path
 import pandas as pd, torch
 import torch.nn as nn
@@ -14,8 +14,8 @@ from .models import get_model
 
 # %% auto #0
 __all__ = ['CKPT_FORMAT', 'CKPT_DEFAULTS', 'RUN_MARKER', 'RUN_FILES', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint',
-           'ckpt_settings', 'is_run_dir', 'clean_temp_files', 'check_writable', 'check_output_file', 'prepare_run_dir',
-           'plot_history']
+           'ckpt_settings', 'is_run_dir', 'clean_temp_files', 'check_writable', 'check_output_file', 'lock_run_dir',
+           'prepare_run_dir', 'plot_history']
 
 # %% ../nbs/03b_runs.ipynb #810fa5b0
 CKPT_FORMAT = 'petlab-checkpoint-v1'
@@ -143,10 +143,23 @@ def check_output_file(path:str|Path, # a file petlab will write (it need not exi
     check_writable(path.parent, 'folder of the output', option)
     return path
 
+# %% ../nbs/03b_runs.ipynb #00b5bbad
+def lock_run_dir(run_dir:str|Path, # a run folder (it exists)
+                ):
+    "Lock `run_dir` for this process (its marker file, open, with an exclusive lock); one another process holds is refused."
+    f = open(Path(run_dir)/RUN_MARKER, 'a')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise PetlabError(f"run folder {run_dir} is in use: another process is training in it right now (two runs in one folder "
+                          "would overwrite each other's checkpoints); wait for it to end, or choose another folder (-r)") from None
+    return f
+
 # %% ../nbs/03b_runs.ipynb #a39eff4a
 def prepare_run_dir(run_dir:str|Path, # the run folder
                     resume:bool=False, # it must hold a run to continue (its last.pt and config.json)
                     overwrite:bool=False, # clear a petlab run that is there (only the files petlab wrote)
+                    hold:list|None=None, # a list to receive the folder's lock (`lock_run_dir`), taken before anything changes
                    ) -> Path:
     "Check `run_dir` for a new run (or a resumed one), clearing an old run only when asked; returns the folder."
     run_dir = check_writable(run_dir, 'run folder', ' (-r)')
@@ -156,12 +169,14 @@ def prepare_run_dir(run_dir:str|Path, # the run folder
         if not (run_dir/'last.pt').is_file():
             raise PetlabError(f"cannot resume {run_dir}: it has no last.pt (the run stopped before its first epoch ended); "
                               "start it again with overwrite=True (--overwrite)")
+        if hold is not None: hold.append(lock_run_dir(run_dir))
         clean_temp_files(run_dir)
         return run_dir
     if run_dir.exists() and any(run_dir.iterdir()):
         if not is_run_dir(run_dir):
             raise PetlabError(f"{run_dir} is not empty and is not a petlab run folder (no {RUN_MARKER} file): "
                               "petlab will not write into it or delete anything in it; choose another folder")
+        if hold is not None: hold.append(lock_run_dir(run_dir))   # before anything in it is removed
         if not overwrite:
             raise PetlabError(f"run folder {run_dir} already exists: continue it with resume=True (--resume), "
                               "start again with overwrite=True (--overwrite), or choose another folder")
@@ -169,6 +184,7 @@ def prepare_run_dir(run_dir:str|Path, # the run folder
         clean_temp_files(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir/RUN_MARKER).touch()
+    if hold is not None and not hold: hold.append(lock_run_dir(run_dir))
     return run_dir
 
 # %% ../nbs/03b_runs.ipynb #58a324c1

@@ -458,19 +458,25 @@ def train(cfg:TrainConfig|None=None, # what to train; with `resume`: changes to 
     from petlab.distributed import processes   # this process alone, or the ones torchrun started (it imports this module)
     with processes(cfg) as team: return _train(cfg, Path(run_dir), resume, overwrite, cbs, progress, team)
 
-def _resumed(run_dir:Path, changes):
-    "The run's own config with `changes` applied, and how many processes trained it."
-    prepare_run_dir(run_dir, resume=True)
+def _resumed(run_dir:Path, changes, held:list):
+    "The run's own config with `changes` applied, and how many processes trained it (the folder locked into `held`)."
+    prepare_run_dir(run_dir, resume=True, hold=held)
     cfg = resume_config(run_dir, None if changes is None else asdict(changes))
     return cfg, json.loads((run_dir/'config.json').read_text()).get('world_size', 1)
 
 def _train(cfg, run_dir, resume, overwrite, cbs, progress, team):
-    cfg, saved_ws = team.shared(_resumed, run_dir, cfg) if resume else (cfg or TrainConfig(), team.world_size)
+    held = []   # the main process's lock on the run folder (`petlab.runs.lock_run_dir`), held until the run ends
+    try: return _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held)
+    finally:
+        for f in held: f.close()
+
+def _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held):
+    cfg, saved_ws = team.shared(_resumed, run_dir, cfg, held) if resume else (cfg or TrainConfig(), team.world_size)
     device = team.device(cfg)
     seed_everything(cfg.seed)
     dls = team.first(lambda: make_dls(cfg, data_root(cfg.data_path), team.rank, team.world_size))
     model = team.prepare(get_model(cfg.model, **cfg.model_opts), cfg)
-    if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite)  # only now: a bad setting never touches the folder
+    if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite, hold=held)  # only now: a bad setting never touches the folder
     main = team.main   # the process that prints and writes the files
     run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps, team.all_true),
                EarlyStopCB(cfg.patience, verbose=main),
@@ -490,5 +496,6 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, team):
                 f" on {team.world_size} processes (before: {saved_ws}); the same batches in the same steps, but not bit for bit the "
                 "same run: BatchNorm normalises over each process's share of the batch" if saved_ws != team.world_size else ''))
     if main:
-        with atomic_write(run_dir/'config.json') as f: f.write(json.dumps({**asdict(cfg), 'world_size': team.world_size}, indent=2))
+        facts = dict(world_size=team.world_size, threads=torch.get_num_threads())   # how it ran (`RUN_FACTS`), beside the settings
+        with atomic_write(run_dir/'config.json') as f: f.write(json.dumps({**asdict(cfg), **facts}, indent=2))
     return learn.fit(cfg.epochs, cfg.eval_every)

@@ -16,7 +16,7 @@ author = _cfg['author']
 copyright = _cfg['copyright']
 release = version = _cfg['version']
 
-extensions = ['myst_nb']
+extensions = ['myst_nb', 'sphinx-mathjax-offline']   # MathJax served from the site itself: formulas typeset offline
 exclude_patterns = ['_build', '**.ipynb_checkpoints']
 root_doc = 'index'
 
@@ -41,4 +41,4 @@ html_copy_source = False
 html_last_updated_fmt = None
 html_static_path = ['_static']
 html_css_files = ['petlab.css']
-# Everything but MathJax (loaded from its CDN only on pages with math) is served from the site itself.
+# Everything, MathJax included, is served from the site itself.

@@ -460,8 +460,11 @@ def build_site(nbs, names, results, env_info, data, skip_flags, cfg, a, t_start)
                 'processed with nbdev (hidden cells dropped, `show_doc` rendered) and rendered with Sphinx '
                 f'(myst-nb, furo). Data: {data_txt}.\n\n'
                 '| notebook | executed in | cells not run |\n|---|---|---|\n' + rows))
-            toc = '\n'.join(page_name(n) for n in nbs if n.name != 'index.ipynb')
-            plain['cells'].append(_md_cell(f'```{{toctree}}\n:hidden:\n:maxdepth: 1\n\n{toc}\n```'))
+            # the sidebar in two groups: the lessons (nn_name.ipynb), then the library's notebooks (nna_name.ipynb)
+            for caption, group in (('Lessons', [n for n in nbs if re.match(r'\d\d_', n.name)]),
+                                   ('The library, a notebook per module', [n for n in nbs if re.match(r'\d\d[a-z]_', n.name)])):
+                toc = '\n'.join(page_name(n) for n in group)
+                if toc: plain['cells'].append(_md_cell(f'```{{toctree}}\n:hidden:\n:caption: {caption}\n:maxdepth: 1\n\n{toc}\n```'))
         for i, c in enumerate(plain['cells']): c['id'] = f'{name}-{i}'
         (src_dir/f'{name}.ipynb').write_text(json.dumps(plain, indent=1, ensure_ascii=False), encoding='utf-8')
         manifest['pages'].append(dict(info, **facts, exec_s=results[nb.name]['exec_s'],

@@ -35,7 +35,6 @@ CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
                 '--disable-extensions', '--hide-scrollbars', '--mute-audio',
                 '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1']
-ALLOWED_EXTERNAL = ('cdn.jsdelivr.net/npm/mathjax',)  # loaded only by pages with math; absent offline
 
 # The harness loads the page in a same-origin iframe; the iframe delays the harness's `load` event until the
 # page and its images have loaded, then this script records what the browser shows.
@@ -79,7 +78,7 @@ function exercises(d, main, txt) {
   return {prompts, solutions: sols};
 }
 
-window.addEventListener('load', () => {
+function record() {
   const out = document.getElementById('petlab-result');
   try {
     const d = document.getElementById('page').contentDocument, w = d.defaultView;
@@ -102,10 +101,20 @@ window.addEventListener('load', () => {
                     sig: txt(e.nextElementSibling) + ' ' + txt(e.nextElementSibling && e.nextElementSibling.nextElementSibling)})),
       admonitions: Array.from(main.querySelectorAll('.admonition-title')).map(txt),
       resources: Array.from(d.querySelectorAll('script[src], link[rel=stylesheet][href]')).map(e => e.src || e.href),
+      // formulas: Sphinx's .math elements, each typeset by MathJax (an mjx-container inside), or left as raw TeX
+      captions: Array.from(d.querySelectorAll('.sidebar-tree .caption')).map(e => txt(e).trim()),
+      math: Array.from(main.querySelectorAll('.math')).map(e => ({typeset: !!e.querySelector('mjx-container'),
+                                                                  tex: (e.textContent || '').slice(0, 60)})),
     };
     r.exercises = exercises(d, main, txt);  // last: it clicks the solution toggles open
     out.textContent = JSON.stringify(r);
   } catch (e) { out.textContent = JSON.stringify({error: String(e)}); }
+}
+// MathJax typesets after the page has loaded: record what the reader sees once it is done (at most 8 s)
+window.addEventListener('load', () => {
+  const w = document.getElementById('page').contentWindow, p = w.MathJax && w.MathJax.startup && w.MathJax.startup.promise;
+  if (!p) { record(); return; }
+  Promise.race([p, new Promise(ok => setTimeout(ok, 8000))]).then(record, record);
 });
 </script></body></html>'''
 
@@ -246,6 +255,8 @@ def main(argv=None):
             side |= {'index.html'} if any(l['sidebar'] or 'sidebar-brand' in l.get('text', '') for l in r['links']) else set()
             missing = [f'{n}.html' for n in pages if n != 'index' and f'{n}.html' not in side]
             if missing: fail(html_file, f'sidebar does not link to {missing}')
+            if r.get('captions') != ['Lessons', 'The library, a notebook per module'] and not man.get('only'):
+                fail(html_file, f"the sidebar's groups are {r.get('captions')}, not the lessons then the library")
             if len(pages) > 1 and not any(l['related'] for l in r['links']): fail(html_file, 'no previous/next links')
             # figures
             out_imgs = [i for i in r['imgs'] if i['output']]
@@ -282,16 +293,16 @@ def main(argv=None):
             n_ex = check_exercises(r['exercises'], pg.get('exercises', []), partial(fail, html_file))
             n_exercises += n_ex
             for res in r['resources']:
-                if not res.startswith(base):
-                    (warns if any(x in res for x in ALLOWED_EXTERNAL) else fails).append(
-                        f'{html_file}: external resource {res}')
+                if not res.startswith(base): fail(html_file, f'external resource {res}: the site must work offline')
+            if raw := [m['tex'] for m in r.get('math', []) if not m['typeset']]:
+                fail(html_file, f'{len(raw)} formula(s) not typeset (MathJax did not run?): {raw[0]!r}')
             # screenshot
             shot = a.screenshots/f'{name}.png'
             if shot.exists(): shot.unlink()
             if not screenshot(a.chromium, base, html_file, shot, a.shot_height): fail(html_file, 'no screenshot')
             elif not not_blank(shot): fail(html_file, f'screenshot {shot} is blank')
             print(f'  {html_file}: {len(out_imgs)} figures (all loaded: {all(i["w"] > 0 for i in r["imgs"])}), '
-                  f'{len(pg["show_docs"])} show_doc entries, '
+                  f'{len(pg["show_docs"])} show_doc entries, {len(r.get("math", []))} formulas typeset, '
                   + (f'{n_ex} exercises (solutions collapsed, open on a click, checks shown), ' if n_ex else '') +
                   f'{len([l for l in r["links"] if l["href"].startswith(base)])} '
                   f'site links, {len(pg["hidden"])} hidden lines checked, screenshot {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}',

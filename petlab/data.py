@@ -140,7 +140,7 @@ def load_image(path:str|Path, # an image file, whatever its real format
             if im.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):  # 16-bit or float grayscale: scale to 8 bits
                 a = np.asarray(im, dtype=np.float32)
                 a = np.repeat((255*(a - a.min())/max(float(a.max() - a.min()), 1e-6)).astype(np.uint8)[..., None], 3, -1)
-            else: a = np.asarray(im.convert('RGB'))
+            else: a = np.array(im.convert('RGB'))   # a writable copy: torch.from_numpy of it is safe
     except Exception as e: raise PetlabError(f'cannot read image file {path}: {e}') from e
     return np.ascontiguousarray(a)
 

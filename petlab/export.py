@@ -4,7 +4,7 @@
 
 # %% ../nbs/03d_export.ipynb #5a6648df
 from __future__ import annotations
-import copy, io, json, warnings
+import copy, io, json, tempfile, warnings
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from .core import PetlabError, atomic_write
 from .runs import check_output_file, load_checkpoint
 
 # %% auto #0
-__all__ = ['export_onnx', 'OnnxModel']
+__all__ = ['export_onnx', 'OnnxModel', 'quantize_int8', 'export_int8']
 
 # %% ../nbs/03d_export.ipynb #e9bde5ee
 def _need(module:str):
@@ -123,3 +123,52 @@ class OnnxModel:
                               f'not an array of shape {tuple(a.shape)}')
         y = self.session.run(None, {self.input_name: np.ascontiguousarray(a)})[0]
         return torch.from_numpy(y).to(x.device) if isinstance(x, torch.Tensor) else y
+
+# %% ../nbs/03d_export.ipynb #8dec0f4b
+def quantize_int8(fp32:str|Path, # an ONNX model made by `export_onnx`
+                  path:str|Path, # the INT8 .onnx file to write (replaced in one step)
+                  calib:torch.Tensor|np.ndarray, # calibration images as the model takes them, float32 [N, 3, H, W]
+                  batch:int=8, # calibration batch size
+                 ) -> Path:
+    "ONNX Runtime static quantisation of `fp32`: int8 weights per channel, uint8 activations scaled on `calib`; petlab's metadata kept."
+    onnx, _ = _need('onnx'), _need('onnxruntime')
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    check_output_file(path, ' (-o)')
+    a = calib.detach().cpu().float().numpy() if isinstance(calib, torch.Tensor) else np.asarray(calib, np.float32)
+    if a.ndim != 4 or len(a) == 0: raise PetlabError(f'calibration images must be a float32 batch [N, 3, H, W] with N >= 1, not shape {a.shape}')
+    name = OnnxModel(fp32).input_name
+    class _Batches(CalibrationDataReader):
+        def __init__(self): self.it = iter([{name: np.ascontiguousarray(a[i:i + batch])} for i in range(0, len(a), batch)])
+        def get_next(self): return next(self.it, None)
+    with tempfile.TemporaryDirectory() as d:
+        pre, q = Path(d)/'pre.onnx', Path(d)/'int8.onnx'
+        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)   # folds and fuses first, as ONNX Runtime advises
+        quantize_static(str(pre), str(q), _Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        proto, src = onnx.load(str(q)), onnx.load(str(fp32), load_external_data=False)
+    del proto.metadata_props[:]
+    for p in src.metadata_props: proto.metadata_props.add(key=p.key, value=p.value)
+    proto.metadata_props.add(key='petlab_int8', value=json.dumps(dict(calibration_images=len(a), size=list(a.shape[-2:]))))
+    with atomic_write(path, 'wb') as f: f.write(proto.SerializeToString())
+    return Path(path)
+
+# %% ../nbs/03d_export.ipynb #7fa00c8f
+def export_int8(ckpt:str|Path, # a petlab checkpoint, e.g. a run's best.pt
+                path:str|Path, # the INT8 .onnx file to write
+                data_path:str|Path|None=None, # the dataset of the calibration images; None: the checkpoint's, else $PETLAB_DATA
+                n:int=32, # calibration images: the first `n` of the train split, at the run's size and normalisation
+                opset:int=17, # ONNX opset
+               ) -> Path:
+    "A checkpoint as an INT8 ONNX model for the CPU: `export_onnx`, then `quantize_int8` calibrated on training images."
+    from petlab.data import PetSegDataset
+    from petlab.download import ensure_data
+    from petlab.runs import ckpt_settings
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise PetlabError(f'n (calibration images) must be a positive whole number, not {n!r}')
+    check_output_file(path, ' (-o)')
+    _, meta = load_checkpoint(ckpt)
+    s = ckpt_settings(meta, size=None, recipe=None, data_path=data_path)
+    ds = PetSegDataset(ensure_data(s['data_path'], download=False), 'train', s['size'], s['recipe'], limit=n)
+    calib = torch.stack([ds[i][0] for i in range(len(ds))])
+    with tempfile.TemporaryDirectory() as d:
+        return quantize_int8(export_onnx(ckpt, Path(d)/'fp32.onnx', opset=opset), path, calib)

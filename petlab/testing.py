@@ -12,7 +12,7 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['check_sizes', 'check_grads', 'check_seed', 'mini_copy', 'mount_tmpfs', 'set_bn_stats', 'hook_outputs', 'mosaic',
-           'input_grad', 'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_centre']
+           'input_grad', 'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_photo', 'pet_centre']
 
 # %% ../nbs/01a_testing.ipynb #13e70279
 def check_sizes(model:nn.Module, # a petlab model; `model.spec['opts']` gives `n_in`, `n_out` unless passed
@@ -154,6 +154,17 @@ def plot_receptive_fields(photo, # the input picture, (H, W, 3) in [0, 1]
     axs[-1].set(xlabel='distance from the pixel (px)', ylabel='share of |gradient| within it'); axs[-1].legend(); axs[-1].grid(alpha=.3)
     fig.tight_layout()
     return fig
+
+def pet_photo(root, # a dataset root
+              size:int=256, # pixels of the square picture
+              recipe:str='A', # its normalisation
+             ):
+    "`(xb, yb, photo)`: the first valid photo with pet pixels as a batch of one (normalised) with its mask, and its colours (H, W, 3) in [0, 1]."
+    from petlab.data import PetSegDataset, denormalize
+    ds = PetSegDataset(root, 'valid', size=size, recipe=recipe)
+    i = next(i for i in range(len(ds)) if ds[i][1].any())
+    xb, yb = ds[i][0][None], ds[i][1][None]
+    return xb, yb, denormalize(xb[0], recipe).permute(1, 2, 0)
 
 def pet_centre(y):
     "(row, column) of the pet pixel of mask `y` ([1,1,H,W]) nearest the pet's centre."

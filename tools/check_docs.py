@@ -102,7 +102,7 @@ function record() {
       admonitions: Array.from(main.querySelectorAll('.admonition-title')).map(txt),
       resources: Array.from(d.querySelectorAll('script[src], link[rel=stylesheet][href]')).map(e => e.src || e.href),
       // formulas: Sphinx's .math elements, each typeset by MathJax (an mjx-container inside), or left as raw TeX
-      captions: Array.from(d.querySelectorAll('.sidebar-tree .caption')).map(e => txt(e).trim()),
+      captions: Array.from(d.querySelectorAll('.sidebar-tree .caption')).map(e => (e.textContent || '').trim()),   // as written (the theme shows them in capitals)
       math: Array.from(main.querySelectorAll('.math')).map(e => ({typeset: !!e.querySelector('mjx-container'),
                                                                   tex: (e.textContent || '').slice(0, 60)})),
     };

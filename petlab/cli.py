@@ -22,7 +22,7 @@ from .download import demo_data_path, download_pets, find_pets_root
 from .models import get_model
 from .metrics import DICE_DEF
 from .runs import check_output_file, check_writable, ckpt_settings, load_checkpoint
-from .config import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config
+from .config import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config, setting_types
 from .train import train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
 
@@ -46,7 +46,7 @@ def parse_setting(name:str, # a `TrainConfig` field
                   text:str, # its value as typed on the command line
                  ):
     "Convert `text` to the type of `TrainConfig.name` (`petlab.core.parse_typed`; `demo` for the demo data's folder, a number for a device)."
-    hints = typing.get_type_hints(TrainConfig)
+    hints = setting_types()
     if name not in hints: raise PetlabError(f"unknown setting {name!r}: the settings are {', '.join(x.name for x in fields(TrainConfig))}")
     if name == 'data_path' and text == 'demo': return str(demo_data_path())   # a folder named demo: ./demo
     if name == 'device' and text.lstrip('-').isdigit(): return 'cpu' if int(text) < 0 else f'cuda:{int(text)}'
@@ -69,7 +69,7 @@ CLI_HELP = dict(data_path=DATA_HELP)   # where the command line differs from the
 def add_config_args(p:argparse.ArgumentParser, # the parser to extend
                    ) -> argparse.ArgumentParser:
     "Add one option per `TrainConfig` field to `p` (absent from the result unless given)."
-    d, hints = TrainConfig(), typing.get_type_hints(TrainConfig)
+    d, hints = TrainConfig(), setting_types()
     groups = {k: p.add_argument_group(f'{k} settings: {about}') for k, about in SETTING_GROUPS.items()}   # the course's first
     for f in fields(TrainConfig):
         md, default, g = f.metadata, getattr(d, f.name), groups[f.metadata['group']]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03g_config.ipynb #958d64c8
 from __future__ import annotations
-import dataclasses, json, typing
+import dataclasses, functools, json, typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import pandas as pd
@@ -15,8 +15,8 @@ from .models import MODELS
 
 # %% auto #0
 __all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE', 'RUN_FACTS',
-           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'setting', 'TrainConfig', 'check_config', 'settings_table',
-           'resume_config']
+           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'setting', 'TrainConfig', 'setting_types', 'check_config',
+           'settings_table', 'resume_config']
 
 # %% ../nbs/03g_config.ipynb #ec539bf1
 OPTIMIZERS = ('adam', 'adamw')   # petlab.train.make_opt
@@ -86,9 +86,15 @@ class TrainConfig:
         return cls(**d)
 
 # %% ../nbs/03g_config.ipynb #09e9887d
+@functools.cache
+def setting_types(cls:type|None=None, # a dataclass of settings; None: `TrainConfig`
+                 ) -> dict:
+    "Each field's type, as `typing.get_type_hints` resolves the annotations (once per class: every check reads it)."
+    return typing.get_type_hints(cls or TrainConfig)
+
 def check_config(cfg) -> None:
     "Raise a `PetlabError` naming the first setting of `cfg` whose type, range or value is wrong."
-    hints = typing.get_type_hints(type(cfg))
+    hints = setting_types(type(cfg))
     for f in fields(cfg):
         v, md = getattr(cfg, f.name), f.metadata
         if not type_ok(v, hints[f.name]):

@@ -218,7 +218,7 @@ class ProcessGroup:
         "This process's device, once the settings are known to work with this many processes."
         W = self.world_size
         if cfg.bs % W: raise PetlabError(f"bs={cfg.bs} is the batch of all {W} processes together: use a multiple of {W} (each process takes bs // {W})")
-        mine, first = dataclasses.asdict(cfg), broadcast_object(dataclasses.asdict(cfg))
+        mine = dataclasses.asdict(cfg); first = broadcast_object(mine)
         diff = [f'{k}={mine[k]!r} (process 0: {first.get(k)!r})' for k in mine if mine[k] != first.get(k)]
         if not all_true(not diff):   # every process learns it, so none waits for the others
             raise PetlabError(f"process {self.rank} of {W}: " + (f"started with other settings than process 0: {', '.join(diff)}" if diff else

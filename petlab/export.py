@@ -137,7 +137,8 @@ def quantize_int8(fp32:str|Path, # an ONNX model made by `export_onnx`
     check_output_file(path, ' (-o)')
     a = calib.detach().cpu().float().numpy() if isinstance(calib, torch.Tensor) else np.asarray(calib, np.float32)
     if a.ndim != 4 or len(a) == 0: raise PetlabError(f'calibration images must be a float32 batch [N, 3, H, W] with N >= 1, not shape {a.shape}')
-    name = OnnxModel(fp32).input_name
+    src = onnx.load(str(fp32), load_external_data=False)   # its input's name, and the metadata to keep
+    name = src.graph.input[0].name
     class _Batches(CalibrationDataReader):
         def __init__(self): self.it = iter([{name: np.ascontiguousarray(a[i:i + batch])} for i in range(0, len(a), batch)])
         def get_next(self): return next(self.it, None)
@@ -146,7 +147,7 @@ def quantize_int8(fp32:str|Path, # an ONNX model made by `export_onnx`
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)   # folds and fuses first, as ONNX Runtime advises
         quantize_static(str(pre), str(q), _Batches(), quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        proto, src = onnx.load(str(q)), onnx.load(str(fp32), load_external_data=False)
+        proto = onnx.load(str(q))
     del proto.metadata_props[:]
     for p in src.metadata_props: proto.metadata_props.add(key=p.key, value=p.value)
     proto.metadata_props.add(key='petlab_int8', value=json.dumps(dict(calibration_images=len(a), size=list(a.shape[-2:]))))

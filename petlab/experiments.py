@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['STUDY_AXES', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'ABLATION_BASE', 'ABLATION', 'ABLATION_SEEDS', 'recorded_summary',
            'train_size', 'preset_data', 'study_configs', 'data_label', 'preset_label', 'run_study', 'report',
-           'sweep_cache_dir', 'plot_bs_studies', 'plot_lr_study', 'check_recorded', 'mean_interval',
+           'data_fingerprint', 'sweep_cache_dir', 'plot_bs_studies', 'plot_lr_study', 'check_recorded', 'mean_interval',
            'paired_difference', 'ablation_configs', 'ablation_winner', 'ablation_summary', 'plot_ablation',
            'run_ablation', 'check_ablation']
 
@@ -198,13 +198,23 @@ def report(sweep_dir, # a sweep folder
     return breakdown(rd, 'species')
 
 # %% ../nbs/04_experiments.ipynb #f9c78954
+def data_fingerprint(data_path, # dataset root
+                    ) -> str:
+    "8 hex digits that change with the dataset's folder, its split lists, or the names and sizes of its images"
+    d = Path(data_path)
+    h = hashlib.sha1(str(d).encode())
+    for f in ('trainval.txt', 'test.txt'):
+        if (d/'annotations'/f).is_file(): h.update((d/'annotations'/f).read_bytes())
+    for p in sorted((d/'images').iterdir()) if (d/'images').is_dir() else ():
+        h.update(f'{p.name}:{p.stat().st_size};'.encode())
+    return h.hexdigest()[:8]
+
 def sweep_cache_dir(preset:str, # a key of `PRESETS`
                     data_path=None, # dataset root (default: the preset's)
                    ) -> Path:
-    "A fixed sweep folder for `preset` on `data_path` in petlab's cache (`get_cache_dir()/'sweeps'`), reused by every later run"
-    data_path = preset_data(preset, data_path)
-    d = Path(data_path).expanduser().resolve()
-    return get_cache_dir()/'sweeps'/f"{preset}-{d.name}-{hashlib.sha1(str(d).encode()).hexdigest()[:8]}"
+    "A fixed sweep folder for `preset` on `data_path` in petlab's cache (`get_cache_dir()/'sweeps'`), reused by every later run on the same data"
+    d = Path(preset_data(preset, data_path)).expanduser().resolve()
+    return get_cache_dir()/'sweeps'/f"{preset}-{d.name}-{data_fingerprint(d)}"
 
 # %% ../nbs/04_experiments.ipynb #6fe4857f
 def plot_bs_studies(t_epochs:pd.DataFrame, # the 'bs' study's table (equal epochs)

@@ -12,7 +12,8 @@ import torch.nn as nn
 
 # %% auto #0
 __all__ = ['check_sizes', 'check_grads', 'check_seed', 'mini_copy', 'mount_tmpfs', 'set_bn_stats', 'hook_outputs', 'mosaic',
-           'input_grad', 'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_photo', 'pet_centre']
+           'input_grad', 'share_within', 'support', 'show_grad', 'plot_receptive_fields', 'pet_photo', 'pet_centre',
+           'notebook_client', 'run_notebook']
 
 # %% ../nbs/01a_testing.ipynb #13e70279
 def check_sizes(model:nn.Module, # a petlab model; `model.spec['opts']` gives `n_in`, `n_out` unless passed
@@ -170,3 +171,42 @@ def pet_centre(y):
     "(row, column) of the pet pixel of mask `y` ([1,1,H,W]) nearest the pet's centre."
     pet = torch.nonzero(y[0, 0]).float()
     return tuple(pet[(pet - pet.mean(0)).square().sum(1).argmin()].int().tolist())
+
+# %% ../nbs/01a_testing.ipynb #4e444d05
+def notebook_client(nb, # an nbformat notebook, executed in place
+                    timeout:float=90, # seconds one cell may run
+                    cwd=None, # the kernel's working folder (the notebook's own, as in JupyterLab)
+                    **kwargs, # more `nbclient.NotebookClient` options, e.g. `store_widget_state=True`
+                   ):
+    "An `nbclient.NotebookClient` for `nb` whose wait for each cell's reply polls the kernel every second (nbclient #312)"
+    import time
+    from queue import Empty
+    from nbclient import NotebookClient
+
+    class SteadyClient(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            one_poll = kc.shell_channel.get_msg
+            async def get_msg(timeout=None):
+                end = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    left = 1.0 if end is None else max(0.0, min(1.0, end - time.monotonic()))
+                    try: return await one_poll(timeout=left)
+                    except Empty:
+                        if end is not None and time.monotonic() >= end: raise
+            kc.shell_channel.get_msg = get_msg
+            return kc
+
+    res = {'metadata': {'path': str(cwd)}} if cwd else {}
+    return SteadyClient(nb, timeout=timeout, kernel_name='python3', resources=res, **kwargs)
+
+def run_notebook(path, # an .ipynb file: executed from its own folder, its outputs written back to it
+                 timeout:float=90, # seconds one cell may run
+                ):
+    "Execute the notebook at `path` in a fresh kernel, like JupyterLab's Run All; save and return it with its outputs"
+    import nbformat
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    try: notebook_client(nb, timeout=timeout, cwd=path.parent).execute()
+    finally: nbformat.write(nb, path)   # outputs up to a failing cell, for a look
+    return nb

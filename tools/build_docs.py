@@ -307,7 +307,7 @@ def hidden_snippets(src_nb, visible_code):
 # ---------------------------------------------------------------- provenance
 def describe_data(data):
     if data is None:
-        return ("the small real subset of Oxford-IIIT Pet packaged with petlab (`petlab/demo_data`: 100 photos of two "
+        return ("the small real subset of Oxford-IIIT Pet packaged with petlab (`petlab/demo_data`: 240 photos of two "
                 "breeds at 160 px at most, CC BY-SA 4.0; `petlab.download.demo_data_path()` because `PETLAB_DATA` was not "
                 "set): real pets, but few and small, so the numbers are far below what the full dataset gives")
     d = Path(data)

@@ -33,13 +33,12 @@ def flags_of(src):
 
 def run_notebook(path, skip, timeout):
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
+    from petlab.testing import notebook_client   # nbclient, polling the kernel every second (nbclient #312)
     nb = nbformat.read(path, as_version=4)
     skipped = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code' and flags_of(c.source) & skip]
     for i in reversed(skipped): del nb.cells[i]
-    client = NotebookClient(nb, timeout=timeout, kernel_name='python3', store_widget_state=True,
-                            resources={'metadata': {'path': str(path.parent)}})
+    client = notebook_client(nb, timeout=timeout, cwd=path.parent, store_widget_state=True)
     t, err = time.time(), None
     try: client.execute()
     except CellTimeoutError as e: err = f'a cell ran longer than {timeout}s: {str(e)[:300]}'

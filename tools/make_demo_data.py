@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 MAX_SIDE, QUALITY = 160, 80
-N_TRAINVAL, N_TEST = 30, 20  # per breed, the first ones in each list's order
+N_TRAINVAL, N_TEST = 100, 20  # per breed, the first ones in each list's order: every trainval image of the shared sample (180 train, 20 valid)
 QUIRKS = ('Abyssinian_5', 'Abyssinian_34')  # RGBA PNG named .jpg (in test.txt); GIF named .jpg (in no list, empty trimap)
 STRAY = 'Abyssinian_100.mat'
 LIST_HEADER = """#Image CLASS-ID SPECIES BREED ID

@@ -432,6 +432,12 @@ def _sweep_parser():
                    '(default %(default)s; on a 2-core laptop 2 workers of one thread each)')
     p.add_argument('--seeds', type=int, default=None, metavar='N', help="seeds per configuration (default: the preset's; "
                    "tables then give each configuration's mean, spread and 95%% interval, and compare it with the first)")
+    p.add_argument('--ray', metavar='ADDRESS', help="run each run as a Ray task (pip install 'petlab[ray]'): a cluster's HOST:6379, "
+                   "auto (the cluster started on this machine with `ray start --head`) or local (a private instance); "
+                   "every machine must see the data and --out at the same path")
+    p.add_argument('--cpus_per_run', type=float, default=1, metavar='F', help='with --ray: CPUs each run reserves (default %(default)s)')
+    p.add_argument('--gpus_per_run', type=float, default=0, metavar='F', help='with --ray: GPUs each run reserves; 0.25 packs four runs '
+                   'on one GPU (default %(default)s)')
     return p
 
 def _finished_runs(sweep_dir) -> int:
@@ -453,6 +459,9 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
     if bad: p.error(f"unknown study {', '.join(bad)}: choose among {', '.join(STUDIES)}, report, ablation, all")
     sets = dict(a.sets)
     TrainConfig(**sets)   # a bad combination fails here, before any run
+    if a.ray is not None:   # before any run: Ray must be there
+        from petlab.sweep import _import_ray
+        _import_ray()
     pr = PRESETS[a.preset]
     nets = [{**pr['common'], 'model': n, **o, **sets} for n, o in pr['nets'].items()] if set(studies) & set(STUDIES) else []
     if 'ablation' in studies: nets.append({**ABLATION_BASE, **sets})
@@ -470,7 +479,7 @@ def sweep_cli(argv:list|None=None # command-line arguments (default `sys.argv[1:
                 else:
                     if s == 'ablation': t = run_ablation(folder, a.data_path, progress=not a.quiet, **sets)
                     else: t = run_study(s, a.preset, out, a.data_path, progress=not a.quiet, seeds=a.seeds, workers=a.workers,
-                                        threads=a.threads, **sets)
+                                        threads=a.threads, ray=a.ray, cpus_per_run=a.cpus_per_run, gpus_per_run=a.gpus_per_run, **sets)
                     print(t[['name', 'status', 'best_valid_dice', 'test_dice', 'epochs_run', 'wall_s']].to_string(index=False))
                     failed += int((t.status == 'failed').sum())
             except KeyboardInterrupt:   # one line (`user_errors`): what stopped, and the same command to go on

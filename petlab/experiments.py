@@ -163,6 +163,9 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
               seeds:int|None=None, # seeds per configuration (default: the preset's)
               workers:int=1, # runs at once (`petlab.sweep.sweep`)
               threads:int|None=None, # torch threads per worker (default: the cores shared out)
+              ray:str|None=None, # run the runs as Ray tasks: a cluster's address, 'auto' or 'local' (`petlab.sweep.sweep`)
+              cpus_per_run:float=1, # with `ray`: CPUs each run reserves
+              gpus_per_run:float=0, # with `ray`: GPUs each run reserves (0.25: four runs share a GPU)
               **overrides # settings applied to every run
              ) -> pd.DataFrame:
     "Run (or reuse) every run of `study`, save its table and plot in `sweep_dir`, return the table"
@@ -170,7 +173,8 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
     sweep_dir.mkdir(parents=True, exist_ok=True)
     cfgs = study_configs(study, preset, data_path, seeds=seeds, **overrides)
     if verbose: print(f"study '{study}', preset {PRESETS[preset]['about']}\ndata: {data_label(cfgs[0]['data_path'], cfgs[0].get('limit'))}; folder: {sweep_dir}")
-    t = sweep(cfgs, sweep_dir, train_fn, eval_fn, verbose=verbose, progress=progress, workers=workers, threads=threads)
+    t = sweep(cfgs, sweep_dir, train_fn, eval_fn, verbose=verbose, progress=progress, workers=workers, threads=threads,
+              ray=ray, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     t.to_csv(sweep_dir/f'{study}.csv', index=False)
     title = f"{STUDY_TITLES[study]}\n{preset_label(preset, cfgs[0]['data_path'])}"
     x = STUDY_AXES[study]

@@ -179,6 +179,38 @@ def results_table(sweep_dir, # the sweep folder
         if c not in df: df[c] = None
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
+# %% ../nbs/04d_sweep.ipynb #8c4d3dc5
+def _import_ray():
+    try: import ray
+    except ImportError: raise PetlabError("--ray needs Ray: pip install 'petlab[ray]' (Ray 2.60.0), on every machine of the cluster") from None
+    return ray
+
+def _ray_sweep(todo, sweep_dir, train_fn, eval_fn, retry_failed, progress, address, cpus, gpus, threads, verbose):
+    "Each run of `todo` as a Ray task with its share of the CPUs and GPUs, under the same run locks; one line per finished run"
+    if cpus <= 0 or gpus < 0: raise PetlabError(f"cpus_per_run must be above 0 and gpus_per_run at least 0, not {cpus} and {gpus}")
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        try: ray.init(address=None if address == 'local' else address, include_dashboard=False, log_to_driver=False,
+                      **(dict(object_store_memory=100 * 2**20) if address == 'local' else {}))
+        except ConnectionError as e: raise PetlabError(f"no Ray cluster at {address!r} ({e}): start one with `ray start --head` "
+                                                       "(and `ray start --address HEAD:6379` on the other machines), or use --ray local") from None
+    sweep_dir = str(Path(sweep_dir).resolve())   # every machine must see the sweep folder (and the data) at this path
+    task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(_run_locked)
+    threads = threads or max(1, int(cpus))
+    if verbose: print(f"{len(todo)} runs as Ray tasks ({cpus:g} CPU, {gpus:g} GPU, {threads} torch thread(s) each) on "
+                      f"{ray.cluster_resources().get('CPU', 0):g} CPUs, {ray.cluster_resources().get('GPU', 0):g} GPUs", flush=True)
+    pending = [task.remote(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress, threads) for cfg in todo]
+    try:
+        for i in range(1, len(todo) + 1):
+            done, pending = ray.wait(pending, num_returns=1)
+            _print_result(i, len(todo), ray.get(done[0]), verbose)
+    except BaseException:   # Ctrl-C, or a run interrupted in its task: the rest are cancelled (a running one is interrupted and resumes next time)
+        for r in pending: ray.cancel(r)
+        raise
+    finally:
+        if started: ray.shutdown()
+
 # %% ../nbs/04d_sweep.ipynb #53f38162
 @contextlib.contextmanager
 def run_lock(sweep_dir, # the sweep folder
@@ -211,12 +243,18 @@ def sweep(configs:list, # settings of each run: dicts of `TrainConfig` fields (o
           progress:bool=False, # progress bars of training and evaluation
           workers:int=1, # runs at once, each in its own process
           threads:int|None=None, # torch threads per worker process (default: the cores shared out, at least 1)
+          ray:str|None=None, # run each run as a Ray task: a cluster's address, 'auto' (the cluster on this machine) or 'local' (a private instance)
+          cpus_per_run:float=1, # with `ray`: CPUs each run reserves
+          gpus_per_run:float=0, # with `ray`: GPUs each run reserves; 0.25 packs four runs on one GPU
          ) -> pd.DataFrame:
     "Run every configuration in its own folder: finished runs reused, interrupted ones resumed, failures recorded; the results table"
     names, todo = [], []
     for cfg in configs:
         if (n := run_name(cfg)) not in names: names.append(n); todo.append(cfg)
     if workers < 1: raise PetlabError(f"workers must be at least 1, not {workers}")
+    if ray is not None:
+        _ray_sweep(todo, sweep_dir, train_fn, eval_fn, retry_failed, progress, ray, cpus_per_run, gpus_per_run, threads, verbose)
+        return results_table(sweep_dir, names)
     if workers == 1 or len(todo) == 1:
         for i, cfg in enumerate(todo, 1):
             _print_result(i, len(todo), _run_locked(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress), verbose)

@@ -7,7 +7,7 @@ __all__ = ['STUDY_AXES', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'ABLATION_BASE', 
            'train_size', 'preset_data', 'study_configs', 'data_label', 'preset_label', 'run_study', 'report',
            'data_fingerprint', 'sweep_cache_dir', 'plot_bs_studies', 'plot_lr_study', 'check_recorded', 'mean_interval',
            'paired_difference', 'ablation_configs', 'ablation_winner', 'ablation_summary', 'plot_ablation',
-           'run_ablation', 'check_ablation']
+           'run_ablation', 'ablation_parent', 'ablation_compare', 'check_ablation']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
 import hashlib
@@ -24,7 +24,7 @@ from .download import demo_data_path
 from .metrics import DICE_DEF
 from .lr_find import LRFind, plot_lr_find
 from .config import COMMON_RECIPE, PETLAB_RECIPE
-from .sweep import (best_run, breakdown, check_recorded_table, compare_configs, grid, plot_breakdown, plot_curves,
+from .sweep import (best_run, breakdown, check_recorded_table, compare_configs, grid, paired_bootstrap, per_image, plot_breakdown, plot_curves,
                           plot_gallery, plot_vs, read_provenance, results_table, run_name, seed_table, steps_per_epoch, sweep,
                           with_seeds, with_steps, _history, _save)
 
@@ -183,6 +183,8 @@ def run_study(study:str, # 'networks', 'bs', 'lr' or 'prep'
         st = seed_table(t, sweep_dir, x)
         st.drop(columns='names').to_csv(sweep_dir/f'{study}_seeds.csv', index=False)
         compare_configs(st, sweep_dir).to_csv(sweep_dir/f'{study}_compare.csv', index=False)
+        if all((sweep_dir/'runs'/n/'valid_per_image.csv').is_file() for n in t.name):   # runs recorded before petlab kept them have none
+            compare_configs(st, sweep_dir, split='valid').to_csv(sweep_dir/f'{study}_compare_valid.csv', index=False)
     if study == 'networks' and n_seeds == 1: plot_curves(t, sweep_dir, sweep_dir/f'{study}.png', title)
     else: plot_vs(t, x, sweep_dir/f'{study}.png', title, sweep_dir=sweep_dir if n_seeds > 1 else None)
     return t
@@ -394,6 +396,35 @@ def run_ablation(sweep_dir=None, # default `runs/ablation`
     t.to_csv(sweep_dir/'ablation.csv', index=False)
     plot_ablation(t, sweep_dir/'ablation.png', 'petlab recipe, one ingredient at a time')
     return t
+
+# %% ../nbs/04_experiments.ipynb #6412cbe3
+def ablation_parent(step:str, # a step of `ABLATION`
+                   ) -> str|None:
+    "The step that `step` adds its ingredient to: the earlier step whose settings it holds, with the most settings (None for the first)"
+    changes = {s: c for s, c, _ in ABLATION}
+    mine = changes[step].items()
+    earlier = [s for s, _, _ in ABLATION[:[s for s, _, _ in ABLATION].index(step)] if changes[s].items() <= mine]
+    return max(earlier, key=lambda s: len(changes[s]), default=None)
+
+def ablation_compare(t:pd.DataFrame, # `run_ablation`'s table: one row per run, with `step`
+                     sweep_dir, # its folder (the runs' per-image scores)
+                     split:str='valid', # 'valid' to decide, 'test' to report
+                     against:str='parent', # 'parent': each step against the step it adds its ingredient to; 'base': against the first (the common recipe)
+                     n_boot:int=2000, # bootstrap resamples
+                    ) -> pd.DataFrame:
+    "Each ablation step against its parent step or the first: paired bootstrap over the same images of `split` and the seeds"
+    if against not in ('parent', 'base'): raise PetlabError(f"against must be 'parent' or 'base', not {against!r}")
+    d = t[t.status == 'done']
+    steps = [s for s, _, _ in ABLATION if s in set(d.step)]
+    names = {s: list(d[d.step == s].sort_values('name').name) for s in steps}
+    rows = []
+    for s in steps[1:]:
+        ref = ablation_parent(s) if against == 'parent' else steps[0]
+        if ref not in names: continue   # its parent did not finish
+        c = paired_bootstrap(per_image(sweep_dir, names[s], split=split), per_image(sweep_dir, names[ref], split=split), n_boot)
+        rows.append(dict(step=s, against=ref, seeds=min(len(names[s]), len(names[ref])), diff=c['diff'], low=c['low'], high=c['high'],
+                         verdict={'a': 'better', 'b': 'worse', 'noise': 'noise'}[c['verdict']]))
+    return pd.DataFrame(rows)
 
 # %% ../nbs/04_experiments.ipynb #bae15f19
 def check_ablation(rec_dir, # a folder of recorded ablation results, e.g. nbs/results/ablation

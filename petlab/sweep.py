@@ -92,7 +92,7 @@ def run_state(run_dir # a run's folder
     return json.loads((rd/'result.json').read_text())['status']
 
 # %% ../nbs/04d_sweep.ipynb #a13dcb66
-SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv')  # written by the sweep, not by `train` (see `petlab.runs.RUN_FILES`)
+SWEEP_FILES = ('result.json', 'wall.json', 'error.txt', 'test_per_image.csv', 'valid_per_image.csv')  # written by the sweep, not by `train` (see `petlab.runs.RUN_FILES`)
 
 # %% ../nbs/04d_sweep.ipynb #fe9f18a5
 def _write_json(path, obj):
@@ -133,6 +133,9 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
         ev = (eval_fn or evaluate)(rd/'best.pt', s['data_path'], split='test', size=s['size'], bs=s['bs'], thresh=s['thresh'],
                                    limit=s['limit'], device=s['device'], cache=s['cache'], progress=progress)
         ev['per_image'].to_csv(rd/'test_per_image.csv', index=False)
+        ev_valid = (eval_fn or evaluate)(rd/'best.pt', s['data_path'], split='valid', size=s['size'], bs=s['bs'], thresh=s['thresh'],
+                                         limit=s['limit'], device=s['device'], cache=s['cache'], progress=progress)
+        ev_valid['per_image'].to_csv(rd/'valid_per_image.csv', index=False)   # for choosing between configurations, image by image
         (rd/'error.txt').unlink(missing_ok=True)  # an earlier attempt's failure
         i = h['valid_dice'].idxmax()
         res.update(status='done', best_valid_dice=float(h['valid_dice'][i]), best_epoch=int(h['epoch'][i]),
@@ -320,12 +323,16 @@ def paired_bootstrap(a, # per-image scores of configuration a: `[images]` (one s
 # %% ../nbs/04d_sweep.ipynb #509a49da
 def per_image(sweep_dir, # the sweep folder
               names:list, # run names (e.g. one configuration's seeds)
-              col:str='dice', # a column of test_per_image.csv
+              col:str='dice', # a column of the per-image table
+              split:str='test', # 'test' (to report) or 'valid' (to choose)
              ) -> np.ndarray:
-    "`[runs, images]` per-image test scores of runs `names`, checked to be the same images in the same order"
-    tabs = [pd.read_csv(Path(sweep_dir)/'runs'/n/'test_per_image.csv') for n in names]
+    "`[runs, images]` per-image scores on `split` of runs `names`, checked to be the same images in the same order"
+    files = [Path(sweep_dir)/'runs'/n/f'{split}_per_image.csv' for n in names]
+    if missing := [f.parent.name for f in files if not f.is_file()]:
+        raise PetlabError(f"no per-image {split} scores for {', '.join(missing)} (runs recorded before petlab kept them): run them again to compare on {split}")
+    tabs = [pd.read_csv(f) for f in files]
     for n, t in zip(names[1:], tabs[1:]):
-        if list(t.name) != list(tabs[0].name): raise PetlabError(f"{n} was scored on other test images than {names[0]}: not comparable")
+        if list(t.name) != list(tabs[0].name): raise PetlabError(f"{n} was scored on other {split} images than {names[0]}: not comparable")
     return np.stack([t[col].to_numpy(float) for t in tabs])
 
 def seed_table(table:pd.DataFrame, # a results table whose configurations ran with one or more seeds
@@ -349,13 +356,14 @@ def compare_configs(st:pd.DataFrame, # a `seed_table`
                     sweep_dir, # its sweep folder
                     base:int=0, # the row the others are compared with
                     n_boot:int=2000,
+                    split:str='test', # 'valid' to choose between configurations, 'test' to report
                    ) -> pd.DataFrame:
-    "Each configuration of `st` against row `base`: paired bootstrap over the same test images and the seeds"
-    b = per_image(sweep_dir, st.names.iloc[base])
+    "Each configuration of `st` against row `base`: paired bootstrap over the same images of `split` and the seeds"
+    b = per_image(sweep_dir, st.names.iloc[base], split=split)
     out = []
     for i, r in st.iterrows():
         if i == base: continue
-        c = paired_bootstrap(per_image(sweep_dir, r.names), b, n_boot)
+        c = paired_bootstrap(per_image(sweep_dir, r.names, split=split), b, n_boot)
         out.append({**{k: r[k] for k in st.columns if k not in ('names', 'seeds', 'valid_mean', 'test_mean', 'test_spread', 'test_low', 'test_high')},
                     'diff': c['diff'], 'low': c['low'], 'high': c['high'],
                     'verdict': {'a': 'better', 'b': 'worse', 'noise': 'noise'}[c['verdict']]})

@@ -7,9 +7,10 @@
 # 2. nbdev_test --flags cuda: every notebook, the GPU cells included (mixed-precision training in 03_train, ...);
 # 3. benchmarks/bench_gpu.py: both networks at 256 px in fp32 / bf16 / fp16, fed by the DataLoader and on-device
 #    batches, with peak memory: img/s with data included, and how much of it the loader costs;
-# 4. a short run with the `paper` preset's settings (ResNet34-UNet, 256 px, bf16), about 2 minutes, and its Dice.
+# 4. benchmarks/bench_compile.py: torch.compile (CUDA graphs) against eager, for TrainConfig.compile's default;
+# 5. a short run with the `paper` preset's settings (ResNet34-UNet, 256 px, bf16), about 2 minutes, and its Dice.
 #
-# Each step has a time limit so that the whole stays under 8 minutes on one H100-class GPU; a step that runs
+# Each step has a time limit (690 s in all, so a 15-minute GPU session can run it with time to spare); a step that runs
 # out says so and the next one starts. Without a GPU it says so, runs what a CPU can (the CPU figures of
 # bench_gpu.py) and lists what it skipped. It writes only into a temporary folder, removed at the end.
 set -uo pipefail
@@ -49,6 +50,8 @@ if [ "$cuda" = yes ]; then
   limited 240 "nbdev_test --flags cuda" .venv/bin/nbdev_test --flags cuda
   step "GPU benchmark: both networks, fp32 / bf16 / fp16, loader and on-device batches, peak memory"
   limited 150 "bench_gpu.py" $PY benchmarks/bench_gpu.py --data_path "$DATA" --steps 30
+  step "torch.compile against eager on the GPU (CUDA graphs): compile time, img/s, loss drift"
+  limited 90 "bench_compile.py" $PY benchmarks/bench_compile.py --device cuda --size 256 --bs 32 --nets resnet34_unet
   step "a short run with the paper preset's settings: ResNet34-UNet, 256 px, batch 32, bf16, 4 epochs"
   limited 150 "short paper run" .venv/bin/petlab_train -n resnet34_unet -s 256 -b 32 -lr 2e-3 -e 4 --amp bf16 -p "$DATA" -r "$tmp/run" -q
   [ -f "$tmp/run/best.pt" ] && limited 60 "evaluate the short run" .venv/bin/petlab_evaluate "$tmp/run/best.pt" -q

@@ -14,14 +14,15 @@ from .metrics import LOSSES
 from .models import MODELS
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE', 'RUN_FACTS',
-           'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'setting', 'TrainConfig', 'setting_types', 'check_config',
-           'settings_table', 'resume_config']
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'COMPILE_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE',
+           'RUN_FACTS', 'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'setting', 'TrainConfig', 'setting_types',
+           'check_config', 'settings_table', 'resume_config']
 
 # %% ../nbs/03g_config.ipynb #ec539bf1
 OPTIMIZERS = ('adam', 'adamw')   # petlab.train.make_opt
 SCHEDULES = ('none', 'cosine', 'onecycle', 'plateau')   # petlab.train.make_sched
 AMP_MODES = ('auto', 'fp16', 'bf16', 'off')   # petlab.train.amp_dtype
+COMPILE_MODES = ('off', 'on', 'aot_eager')   # petlab.train.CompileCB
 
 # %% ../nbs/03g_config.ipynb #e2953365
 SETTING_GROUPS = {'course': "the course's options", 'model': 'network, optimiser and loss', 'recipe': "petlab's recipe",
@@ -70,6 +71,7 @@ class TrainConfig:
     cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
     limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
     channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
+    compile:str = setting('off', "torch.compile the training step: off, on (inductor; with CUDA graphs on a GPU), or aot_eager (traces only, no code generation: checks in seconds that a model compiles)", choices=COMPILE_MODES, group='speed', runtime=True, resume=True)
     grad_clip:float = setting(0., "clip the gradient norm to this value; 0: off", min=0, group='model')
     max_bad_steps:int = setting(5, "stop after this many non-finite losses in a row (each one is skipped)", min=1, group='run')
     thresh:float = setting(0.5, "probability threshold of the Dice and IoU metrics", gt=0, lt=1, group='run')

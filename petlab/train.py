@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt', 'param_groups',
            'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB', 'GradClipCB',
-           'ChannelsLastCB', 'use_channels_last', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB',
-           'data_root', 'make_dls', 'make_learner', 'train']
+           'ChannelsLastCB', 'use_channels_last', 'CompileCB', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB',
+           'CheckpointCB', 'data_root', 'make_dls', 'make_learner', 'train']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, get_device, seed_everything
@@ -46,6 +46,7 @@ class Order:
     DECIDE = 20      # `EarlyStopCB`
     PROCESSES = 25   # `petlab.distributed.DistributedCB`: wraps the final layout, shares the decisions
     AVERAGE = 26     # `EMACB`: copies the weights after the processes agreed on them
+    COMPILE = 28     # `CompileCB`: compiles what the training step calls, once its layout and its processes' wrapper are set
     SAVE = 30        # `CheckpointCB`
     SHOW = 50        # `ProgressCB`: last, it reports what the others did
 
@@ -345,6 +346,19 @@ def use_channels_last(model:nn.Module, device:torch.device, setting:bool|None=No
     if setting is not None: return setting
     return device.type == 'cuda' or sum(p.numel() for p in model.parameters()) >= 1e6
 
+# %% ../nbs/03_train.ipynb #f342edde
+class CompileCB(Callback):
+    "Train through `torch.compile` of the module the step calls (`fwd_model`, else `model`); `mode`: 'on' or 'aot_eager'."
+    order = Order.COMPILE
+    def __init__(self, mode:str='on'): self.mode = mode
+    def before_fit(self):
+        l = self.learn
+        self.wrapped = l.fwd_model
+        opts = dict(backend='aot_eager') if self.mode == 'aot_eager' else dict(mode='reduce-overhead') if l.device.type == 'cuda' else {}
+        l.fwd_model = self.compiled = torch.compile(l.model if l.fwd_model is None else l.fwd_model, **opts)
+    def after_fit(self):
+        if self.learn.fwd_model is self.compiled: self.learn.fwd_model = self.wrapped
+
 # %% ../nbs/03_train.ipynb #74a20101
 class EMACB(Callback):
     "Validate, and keep as best.pt, an exponential moving average of the weights and BatchNorm statistics."
@@ -442,7 +456,8 @@ def make_learner(cfg:TrainConfig, # the settings
     opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr if lr is None else lr, cfg.wd)
     sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
     step_cbs = [*([MixedPrecisionCB(amp)] if amp is not None else []), *([GradClipCB(cfg.grad_clip)] if cfg.grad_clip else []),
-                *([ChannelsLastCB()] if use_channels_last(model, device, cfg.channels_last) else [])]
+                *([ChannelsLastCB()] if use_channels_last(model, device, cfg.channels_last) else []),
+                *([CompileCB(cfg.compile)] if cfg.compile != 'off' else [])]
     return Learner(model, dls, get_loss(cfg.loss), opt, sched, sched_on, [*cbs, *step_cbs], device=device, thresh=cfg.thresh,
                    seed=cfg.seed, tta=cfg.tta, cfg=cfg, run_dir=run_dir)
 

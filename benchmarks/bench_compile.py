@@ -1,0 +1,68 @@
+"""torch.compile against eager for petlab's training step: the time the first steps spend compiling, the steady
+images/s of each, and how far the compiled losses drift from eager's. Prints figures; it is not a test.
+
+    .venv/bin/python benchmarks/bench_compile.py                            # both networks, 128 px, batch 8, the CPU
+    .venv/bin/python benchmarks/bench_compile.py --device cuda --size 256 --bs 32   # on a GPU (CUDA graphs)
+
+Each network trains `--steps` optimiser steps on random batches from the same seed, eagerly and through
+`petlab.train.CompileCB` ('on': inductor; CUDA graphs on a GPU). The first compiled step includes the compilation;
+the speed is the median over the steps after `--warmup`. This decides `TrainConfig.compile`'s default: 'off' wherever
+the compiled step is not clearly faster.
+"""
+import argparse, statistics, time
+import torch
+import torch.nn.functional as F
+from petlab.models import get_model
+from petlab.train import CompileCB
+
+
+def run(name, opts, mode, a, device):
+    torch.manual_seed(0)
+    model = get_model(name, **opts).to(device)
+    opt = torch.optim.AdamW(model.parameters(), 1e-3)
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(a.bs, 3, a.size, a.size, generator=g), (torch.rand(a.bs, 1, a.size, a.size, generator=g) > .5).float())
+               for _ in range(4)]
+    fwd = model
+    if mode != 'off':   # what CompileCB does in a run
+        cb = CompileCB(mode)
+        cb.learn = type('L', (), dict(model=model, fwd_model=None, device=torch.device(device)))()
+        cb.before_fit(); fwd = cb.learn.fwd_model
+    times, losses = [], []
+    for i in range(a.steps):
+        x, y = (t.to(device) for t in batches[i % len(batches)])
+        if device.startswith('cuda'): torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        loss = F.binary_cross_entropy_with_logits(fwd(x), y)
+        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        if device.startswith('cuda'): torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0); losses.append(loss.item())
+    return times, losses
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--size', type=int, default=128)
+    p.add_argument('--bs', type=int, default=8)
+    p.add_argument('--steps', type=int, default=12)
+    p.add_argument('--warmup', type=int, default=3, help='steps left out of the speed (the first includes compiling)')
+    p.add_argument('--threads', type=int, default=None, help='torch threads on the CPU (default: torch\'s)')
+    p.add_argument('--nets', default='unet:8,resnet34_unet', help="name[:base] list; unet:8 is the tests' 8-wide UNet")
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    print(f"torch {torch.__version__}, {a.device}{'' if a.device != 'cpu' else f', {torch.get_num_threads()} threads'}, "
+          f"{a.size} px, batch {a.bs}, {a.steps} steps")
+    print(f"{'network':<18}{'mode':<6}{'first step (s)':>15}{'img/s':>9}{'x eager':>9}{'max |loss - eager|':>20}")
+    for spec in a.nets.split(','):
+        name, _, base = spec.partition(':')
+        opts = dict(base=int(base)) if base else {}
+        res = {m: run(name, opts, m, a, a.device) for m in ('off', 'on')}
+        speed = {m: a.bs / statistics.median(t[a.warmup:]) for m, (t, _) in res.items()}
+        for m, (t, l) in res.items():
+            drift = max(abs(u - v) for u, v in zip(l, res['off'][1]))
+            print(f"{spec:<18}{m:<6}{t[0]:>15.1f}{speed[m]:>9.1f}{speed[m] / speed['off']:>9.2f}{drift:>20.2e}")
+
+
+if __name__ == '__main__':
+    main()

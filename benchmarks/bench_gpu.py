@@ -141,6 +141,10 @@ def main():
         n_load = max(args.steps, 2 * len(dl)) if cuda else max(8, len(dl))
         print(f'DataLoader (cache, recipe A, {nw} workers, {size} px, batch {bs}, copied to {dev.type}): '
               f'{loader_rate(dl, dev, n_load):.0f} pairs/s')
+        from petlab.device_data import DeviceLoader   # recipe A on whole batches where the model trains
+        ddl = DeviceLoader(dl.dataset, bs, dev)
+        print(f'DeviceLoader (the cache held on {dev.type}, recipe A on whole batches, {size} px, batch {bs}): '
+              f'{loader_rate(ddl, dev, n_load):.0f} pairs/s')
         if not cuda:
             print('no CUDA device: GPU figures skipped (AMP training with and without data loading, peak memory, inference)')
             for name in args.models:

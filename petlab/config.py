@@ -71,6 +71,7 @@ class TrainConfig:
     cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
     limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
     channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
+    device_aug:bool|None = setting(None, "recipe A on whole batches on the training device (petlab.device_data); default: on for CUDA when the training split's decoded cache fits in a quarter of the GPU's memory", group='speed')
     compile:str = setting('off', "torch.compile the training step: off, on (inductor; with CUDA graphs on a GPU), or aot_eager (traces only, no code generation: checks in seconds that a model compiles)", choices=COMPILE_MODES, group='speed', runtime=True, resume=True)
     grad_clip:float = setting(0., "clip the gradient norm to this value; 0: off", min=0, group='model')
     max_bad_steps:int = setting(5, "stop after this many non-finite losses in a row (each one is skipped)", min=1, group='run')

@@ -22,6 +22,7 @@ __all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callbac
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, get_device, seed_everything
 from .data import get_dls
+from .device_data import DeviceLoader, use_device_aug
 from .download import ensure_data
 from .metrics import DICE_DEF, SegMetrics, get_loss
 from .models import get_model, predict_logits
@@ -430,6 +431,7 @@ def data_root(data_path:str|Path|None=None, # None: $PETLAB_DATA, else ~/data/ox
 
 def make_dls(cfg:TrainConfig, root:str|Path,
              rank:int=0, world_size:int=1, # this process's shard of every batch, under torchrun
+             device=None, # the training device: on a GPU the training batches may be augmented there (`cfg.device_aug`)
             ):
     "`get_dls` for `cfg` (this process's shard in a distributed run), keeping only the first `cfg.limit` images of each split."
     dls = get_dls(root, size=cfg.size, bs=cfg.bs, recipe=cfg.recipe, num_workers=cfg.num_workers,
@@ -437,6 +439,8 @@ def make_dls(cfg:TrainConfig, root:str|Path,
     if len(dls.train) == 0:
         raise PetlabError(f"no training batches: {len(dls.train.dataset)} training images and bs={cfg.bs}; use a smaller batch size (-b)")
     if len(dls.valid.dataset) == 0: raise PetlabError(f"the valid split of {root} is empty: the best model cannot be chosen")
+    if use_device_aug(cfg.device_aug, device, dls.train.dataset):   # `petlab.device_data`: the split's pixels on the device
+        dls.train = DeviceLoader(dls.train.dataset, dls.train.batch_size, device, cfg.seed, rank, world_size)
     return dls
 
 # %% ../nbs/03_train.ipynb #fd8036b0
@@ -451,7 +455,7 @@ def make_learner(cfg:TrainConfig, # the settings
     "The `Learner` that `cfg` describes: data, model, optimiser, schedule, loss, and the callbacks of the training step."
     device = torch.device(device) if device is not None else get_device(cfg.device)
     amp = amp_dtype(cfg.amp, device)
-    if dls is None: dls = make_dls(cfg, data_root(cfg.data_path))
+    if dls is None: dls = make_dls(cfg, data_root(cfg.data_path), device=device)
     if model is None: model = get_model(cfg.model, **cfg.model_opts)
     opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr if lr is None else lr, cfg.wd)
     sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
@@ -489,7 +493,7 @@ def _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held):
     cfg, saved_ws = team.shared(_resumed, run_dir, cfg, held) if resume else (cfg or TrainConfig(), team.world_size)
     device = team.device(cfg)
     seed_everything(cfg.seed)
-    dls = team.first(lambda: make_dls(cfg, data_root(cfg.data_path), team.rank, team.world_size))
+    dls = team.first(lambda: make_dls(cfg, data_root(cfg.data_path), team.rank, team.world_size, device))
     model = team.prepare(get_model(cfg.model, **cfg.model_opts), cfg)
     if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite, hold=held)  # only now: a bad setting never touches the folder
     main = team.main   # the process that prints and writes the files

@@ -15,7 +15,7 @@ If the loader's pairs/s is below the on-device img/s, the data pipeline bounds t
 Without a CUDA device it says so and prints what a CPU can: the DataLoader's pairs/s and fp32 training
 img/s at --cpu_size px. Figures drift by +-30% on a shared machine: compare ratios within one run.
 """
-import argparse, os, sys, tempfile, shutil, time
+import argparse, json, os, sys, tempfile, shutil, time
 from pathlib import Path
 
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
@@ -109,6 +109,14 @@ def synthetic(bs, size, dev):
     while True: yield xb, yb
 
 
+def forward_gflop(name, size, dev):
+    "GFLOP of one forward pass of one image (convolutions and matmuls, torch's FLOP counter); training is about 3x that."
+    from torch.utils.flop_counter import FlopCounterMode
+    m = get_model(name).to(dev).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as fc: m(torch.zeros(1, 3, size, size, device=dev))
+    return fc.get_total_flops() / 1e9
+
+
 def ratio(v, base): return f'x{v / base:.2f}' if base else ''
 
 
@@ -126,7 +134,9 @@ def main():
     p.add_argument('--cpu_size', type=int, default=64, help='image size of the CPU figures (px)')
     p.add_argument('--cpu_bs', type=int, default=4, help='batch size of the CPU figures')
     p.add_argument('--cpu_steps', type=int, default=3, help='timed steps of the CPU figures')
+    p.add_argument('--json', default=None, help='also write every figure to this JSON file (gpu_check.sh builds its table from it)')
     args = p.parse_args()
+    out = dict(rows=[])   # every figure, for --json
 
     cuda = torch.cuda.is_available()
     dev = torch.device('cuda' if cuda else 'cpu')
@@ -139,18 +149,21 @@ def main():
         print(f'torch {torch.__version__}; device: {torch.cuda.get_device_name(dev) if cuda else "CPU"}; '
               f'data {args.data_path}: {len(dl.dataset)} training pairs, cache built in {time.perf_counter() - t0:.1f} s')
         n_load = max(args.steps, 2 * len(dl)) if cuda else max(8, len(dl))
-        print(f'DataLoader (cache, recipe A, {nw} workers, {size} px, batch {bs}, copied to {dev.type}): '
-              f'{loader_rate(dl, dev, n_load):.0f} pairs/s')
+        out.update(device=torch.cuda.get_device_name(dev) if cuda else 'CPU', size=size, bs=bs, workers=nw,
+                   loader_pairs_s=loader_rate(dl, dev, n_load))
+        print(f'DataLoader (cache, recipe A, {nw} workers, {size} px, batch {bs}, copied to {dev.type}): {out["loader_pairs_s"]:.0f} pairs/s')
         from petlab.device_data import DeviceLoader   # recipe A on whole batches where the model trains
         ddl = DeviceLoader(dl.dataset, bs, dev)
+        out['device_loader_pairs_s'] = loader_rate(ddl, dev, n_load)
         print(f'DeviceLoader (the cache held on {dev.type}, recipe A on whole batches, {size} px, batch {bs}): '
-              f'{loader_rate(ddl, dev, n_load):.0f} pairs/s')
+              f'{out["device_loader_pairs_s"]:.0f} pairs/s')
         if not cuda:
             print('no CUDA device: GPU figures skipped (AMP training with and without data loading, peak memory, inference)')
             for name in args.models:
                 s = Stepper(name, dev, None)
                 r = s.rate(synthetic(bs, size, dev), args.cpu_steps, 1)
                 print(f'{name:>14} fp32 CPU training step at {size} px, batch {bs}: {r:.1f} img/s')
+                out['rows'].append(dict(model=name, mode='fp32', device_img_s=r))
             return
         torch.backends.cudnn.benchmark = True
         if 'bf16' in args.modes and not torch.cuda.is_bf16_supported(): args.modes.remove('bf16'); print('bf16: not supported by this GPU, skipped')
@@ -163,16 +176,22 @@ def main():
                 ceil = s.rate(synthetic(bs, size, dev), args.steps, args.warmup)
                 peak = torch.cuda.max_memory_allocated(dev) / 2**30
                 load = s.rate(batches(dl, args.steps + args.warmup), args.steps, args.warmup)
+                dload = s.rate(batches(ddl, args.steps + args.warmup), args.steps, args.warmup)
                 inf = s.infer_rate(next(synthetic(bs, size, dev))[0], args.steps, args.warmup)
                 if mode == 'fp32': base = dict(load=load, ceil=ceil, inf=inf)
                 b = base or {}
                 print(f'{name:>14} {mode}: train {load:7.0f} img/s with loader {ratio(load, b.get("load")):>6} | '
                       f'{ceil:7.0f} on device {ratio(ceil, b.get("ceil")):>6} | peak {peak:5.2f} GiB | '
-                      f'inference {inf:7.0f} img/s {ratio(inf, b.get("inf")):>6} | loader/ceiling {load / ceil:.2f}')
+                      f'inference {inf:7.0f} img/s {ratio(inf, b.get("inf")):>6} | loader/ceiling {load / ceil:.2f} | '
+                      f'device loader {dload:7.0f} img/s')
+                out['rows'].append(dict(model=name, mode=mode, loader_img_s=load, device_loader_img_s=dload, device_img_s=ceil,
+                                        peak_gib=peak, infer_img_s=inf, train_gflop_img=3 * forward_gflop(name, size, dev)))
                 del s
         print('\nA loader/ceiling ratio well below 1 means the data pipeline, not the GPU, bounds training: more workers '
               '(--workers), or a smaller decoded size.')
-    finally: shutil.rmtree(cache, ignore_errors=True)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        if args.json: Path(args.json).write_text(json.dumps(out, indent=1))
 
 
 if __name__ == '__main__': sys.exit(main())

@@ -9,6 +9,8 @@
 #    batches, with peak memory: img/s with data included, and how much of it the loader costs;
 # 4. benchmarks/bench_compile.py: torch.compile (CUDA graphs) against eager, for TrainConfig.compile's default;
 # 5. a short run with the `paper` preset's settings (ResNet34-UNet, 256 px, bf16), about 2 minutes, and its Dice.
+# 6. one table: img/s with data included (DataLoader and DeviceLoader), without data, the fraction of the card's bf16
+#    peak it reaches, peak memory, the loader's share of step time, and the short run's test Dice.
 #
 # Each step has a time limit (690 s in all, so a 15-minute GPU session can run it with time to spare); a step that runs
 # out says so and the next one starts. Without a GPU it says so, runs what a CPU can (the CPU figures of
@@ -49,17 +51,44 @@ if [ "$cuda" = yes ]; then
   step "nbdev_test --flags cuda (every notebook, the GPU cells included)"
   limited 240 "nbdev_test --flags cuda" .venv/bin/nbdev_test --flags cuda
   step "GPU benchmark: both networks, fp32 / bf16 / fp16, loader and on-device batches, peak memory"
-  limited 150 "bench_gpu.py" $PY benchmarks/bench_gpu.py --data_path "$DATA" --steps 30
+  limited 150 "bench_gpu.py" $PY benchmarks/bench_gpu.py --data_path "$DATA" --steps 30 --json "$tmp/bench.json"
   step "torch.compile against eager on the GPU (CUDA graphs): compile time, img/s, loss drift"
   limited 90 "bench_compile.py" $PY benchmarks/bench_compile.py --device cuda --size 256 --bs 32 --nets resnet34_unet
   step "a short run with the paper preset's settings: ResNet34-UNet, 256 px, batch 32, bf16, 4 epochs"
   limited 150 "short paper run" .venv/bin/petlab_train -n resnet34_unet -s 256 -b 32 -lr 2e-3 -e 4 --amp bf16 -p "$DATA" -r "$tmp/run" -q
-  [ -f "$tmp/run/best.pt" ] && limited 60 "evaluate the short run" .venv/bin/petlab_evaluate "$tmp/run/best.pt" -q
+  [ -f "$tmp/run/best.pt" ] && limited 60 "evaluate the short run" .venv/bin/petlab_evaluate "$tmp/run/best.pt" -q -o "$tmp/eval.csv"
 else
   skipped+=("nbdev_test --flags cuda (no CUDA device)" "the GPU rows of bench_gpu.py (no CUDA device)" "the short paper run (no CUDA device)")
   step "no CUDA device: the CPU figures of bench_gpu.py only"
-  limited 300 "bench_gpu.py (CPU figures)" $PY benchmarks/bench_gpu.py --data_path "$DATA"
+  limited 300 "bench_gpu.py (CPU figures)" $PY benchmarks/bench_gpu.py --data_path "$DATA" --json "$tmp/bench.json"
 fi
+
+step "one table"
+$PY - "$tmp" <<'PY'
+import json, sys
+from pathlib import Path
+tmp = Path(sys.argv[1])
+PEAK_BF16 = {'H200': 989e12, 'H100': 989e12, 'A100': 312e12, 'L40S': 362e12, 'L4': 121e12, 'A10': 125e12}   # dense bf16 FLOP/s
+b = json.loads((tmp/'bench.json').read_text()) if (tmp/'bench.json').exists() else None
+dice = None
+if (tmp/'eval.csv').exists():
+    import pandas as pd
+    dice = pd.read_csv(tmp/'eval.csv')['dice'].mean()
+if b is None: print('no benchmark figures (bench_gpu.py did not finish)')
+else:
+    peak = next((v for k, v in PEAK_BF16.items() if k in b.get('device', '')), None)
+    print(f"{b.get('device')}, {b.get('size')} px, batch {b.get('bs')}; DataLoader {b.get('loader_pairs_s', 0):.0f} pairs/s "
+          f"({b.get('workers')} workers), DeviceLoader {b.get('device_loader_pairs_s', 0):.0f} pairs/s")
+    print(f"{'network':<15}{'mode':<6}{'img/s, DataLoader':>18}{'img/s, DeviceLoader':>20}{'img/s, no data':>15}{'% of bf16 peak':>15}{'peak GiB':>9}{'loader share':>13}")
+    for r in b['rows']:
+        best = max(r.get('loader_img_s') or 0, r.get('device_loader_img_s') or 0)
+        frac = f"{100 * best * r['train_gflop_img'] * 1e9 / peak:.1f}" if peak and 'train_gflop_img' in r else 'n/a'
+        share = f"{100 * (1 - best / r['device_img_s']):.0f}%" if best else 'n/a'
+        f = lambda k, fmt='{:.0f}': fmt.format(r[k]) if r.get(k) is not None else 'n/a'
+        print(f"{r['model']:<15}{r['mode']:<6}{f('loader_img_s'):>18}{f('device_loader_img_s'):>20}{f('device_img_s'):>15}{frac:>15}"
+              f"{f('peak_gib', '{:.2f}'):>9}{share:>13}")
+print(f"short paper-preset run: test Dice {dice:.4f} (mean per image, 4 epochs)" if dice is not None else 'short paper-preset run: no Dice (not run)')
+PY
 
 step "done in $(( SECONDS - t0 )) s (budget: 8 minutes on one H100-class GPU)"
 for r in "${ran[@]}"; do echo "  ran: $r"; done

@@ -61,6 +61,7 @@ class TrainConfig:
     recipe:str = setting(PETLAB_RECIPE['recipe'], "augmentation and normalisation recipe (petlab.data.RECIPES)", choices=tuple(RECIPES), group='recipe')
     ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1, group='recipe')
     tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation", group='recipe')
+    copy_paste:float = setting(0., "fraction of training images that get another training image's pet pasted on, scaled 0.5-1x (petlab.data.copy_paste); 0: off", min=0, max=1, group='recipe')
     wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)", group='recipe')
     seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly with the same number of torch threads (petlab_train --threads N prints the number it uses)", min=0, group='run')
     eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1, group='run')
@@ -71,7 +72,7 @@ class TrainConfig:
     cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
     limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
     channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
-    device_aug:bool|None = setting(None, "recipe A on whole batches on the training device (petlab.device_data); default: on for CUDA when the training split's decoded cache fits in a quarter of the GPU's memory", group='speed')
+    device_aug:bool|None = setting(None, "recipe A on whole batches on the training device (petlab.device_data); default: on for CUDA when the training split's decoded cache fits in a quarter of the GPU's memory (other random draws than albumentations')", group='recipe')
     compile:str = setting('off', "torch.compile the training step: off, on (inductor; with CUDA graphs on a GPU), or aot_eager (traces only, no code generation: checks in seconds that a model compiles)", choices=COMPILE_MODES, group='speed', runtime=True, resume=True)
     grad_clip:float = setting(0., "clip the gradient norm to this value; 0: off", min=0, group='model')
     max_bad_steps:int = setting(5, "stop after this many non-finite losses in a row (each one is skipped)", min=1, group='run')
@@ -105,7 +106,7 @@ def check_config(cfg) -> None:
         if v is None: continue
         if md.get('choices') and v not in md['choices']:
             raise PetlabError(f"unknown {f.name} {v!r}: choose one of {', '.join(map(str, md['choices']))}")
-        for k, ok, word in (('min', lambda a, b: a >= b, 'at least'), ('gt', lambda a, b: a > b, 'more than'),
+        for k, ok, word in (('min', lambda a, b: a >= b, 'at least'), ('max', lambda a, b: a <= b, 'at most'), ('gt', lambda a, b: a > b, 'more than'),
                             ('lt', lambda a, b: a < b, 'less than')):
             if k in md and not ok(v, md[k]): raise PetlabError(f"setting {f.name} must be {word} {md[k]}, not {v!r}")
 

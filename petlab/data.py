@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sample', 'read_list', 'SampleList', 'check_sample',
            'load_split', 'load_image', 'load_trimap', 'trimap_mask', 'load_mask', 'load_pair', 'show_pair', 'Recipe',
-           'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'PetSegDataset',
-           'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
+           'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'copy_paste',
+           'PetSegDataset', 'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch',
+           'data_browser']
 
 # %% ../nbs/00_data.ipynb #763e450e
 import os
@@ -313,6 +314,26 @@ def show_augs(s:Sample, # the sample to augment
     fig.tight_layout()
     return fig
 
+# %% ../nbs/00_data.ipynb #ca549cf2
+def copy_paste(img:np.ndarray, mask:np.ndarray, # the photo (uint8 H,W,3) and its mask (uint8 H,W in {0,1}) to paste onto
+               src_img:np.ndarray, src_mask:np.ndarray, # the photo whose pet is cut out, and its mask
+               rng:np.random.Generator, # the draws: scale, mirror, place
+               scale:tuple=(0.5, 1.0), # the pasted photo's size, as a fraction of the largest that fits
+              ) -> tuple[np.ndarray, np.ndarray]:
+    "`img` with the pet of `src_img` pasted on it (scaled, maybe mirrored, at a random place), and the union of the masks"
+    h, w = mask.shape
+    sh, sw = src_mask.shape
+    f = rng.uniform(*scale) * min(h / sh, w / sw)
+    nh, nw = max(1, min(h, round(sh * f))), max(1, min(w, round(sw * f)))
+    si = cv2.resize(np.ascontiguousarray(src_img), (nw, nh), interpolation=cv2.INTER_AREA)
+    sm = cv2.resize(np.ascontiguousarray(src_mask), (nw, nh), interpolation=cv2.INTER_NEAREST).astype(bool)
+    if rng.random() < 0.5: si, sm = si[:, ::-1], sm[:, ::-1]
+    y0, x0 = int(rng.integers(0, h - nh + 1)), int(rng.integers(0, w - nw + 1))
+    out, m = img.copy(), mask.copy()
+    out[y0:y0 + nh, x0:x0 + nw][sm] = si[sm]
+    m[y0:y0 + nh, x0:x0 + nw][sm] = 1
+    return out, m
+
 # %% ../nbs/00_data.ipynb #9d971861
 class PetSegDataset(Dataset):
     "Oxford-IIIT Pet images and binary masks as `(x [3,H,W] float32, y [1,H,W] float32 in {0,1})`."
@@ -326,6 +347,7 @@ class PetSegDataset(Dataset):
                  limit:int|None=None, # only the first `limit` samples of the split
                  on_error:str='raise', # 'raise' or 'skip' bad files (listed in `.skipped`)
                  seed:int|None=None, # seed of the augmentations (an index `(i, seed)` sets the draws of one item)
+                 copy_paste:float=0., # training: the fraction of images that get another training image's pet pasted on (`copy_paste`)
                 ):
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
             raise PetlabError(f'limit must be a positive number of samples or None, not {limit!r}')
@@ -334,7 +356,7 @@ class PetSegDataset(Dataset):
         self.split, self.size, self.recipe, self.train = split, size_hw(size), get_recipe(recipe).name, train
         self.tfms = get_transforms(recipe, self.size, train, seed=seed)
         self.cache = None if not cache or not self.samples else cache_pairs(self.samples, self.size, load_pair, None if cache is True else cache)
-        self._arrays = None
+        self._arrays, self.copy_paste = None, copy_paste if train else 0.
 
     def __len__(self): return len(self.samples)
 
@@ -345,8 +367,14 @@ class PetSegDataset(Dataset):
         return np.array(self._arrays[0][i]), np.array(self._arrays[1][i])
 
     def __getitem__(self, i):
+        seed = None
         if isinstance(i, tuple): i, seed = i; seed_transforms(self.tfms, seed)  # from `SeededSampler`
         img, mask = self.pair(i)
+        if self.copy_paste and len(self) > 1:   # its own stream of the item's seed: the recipe's draws stay as they were
+            rng = np.random.default_rng(None if seed is None else [seed, 1])
+            if rng.random() < self.copy_paste:
+                j = int(rng.integers(len(self) - 1)); j += j >= i
+                img, mask = copy_paste(img, mask, *self.pair(j), rng)
         out = self.tfms(image=img, mask=mask)
         return torch.from_numpy(out['image'].transpose(2, 0, 1).copy()), torch.from_numpy(out['mask'][None].astype(np.float32))
 
@@ -414,6 +442,7 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
             on_error:str='raise', # 'raise' or 'skip' bad files
             rank:int=0, # this process's rank in a distributed run
             world_size:int=1, # number of processes: each loads its shard of every split
+            copy_paste:float=0., # the fraction of training images that get another one's pet pasted on (`copy_paste`)
            ) -> DataLoaders:
     "DataLoaders for train (shuffled, augmented; `.train.sampler.set_epoch(e)` to resume), valid and test (in order, resize + normalise)."
     if world_size > 1 and bs % world_size:
@@ -424,8 +453,8 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
     # each loader gets its own generator only so that iterating never draws from torch's global one (DataLoader draws a worker base seed)
     kw = dict(batch_size=bs // world_size, num_workers=nw, pin_memory=torch.cuda.is_available(),
               persistent_workers=nw > 0, **({'prefetch_factor': 4} if nw > 0 else {}))
-    ds = {s: PetSegDataset(root, s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed)
-          for s in ('train', 'valid', 'test')}
+    ds = {s: PetSegDataset(root, s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed,
+                           copy_paste=copy_paste) for s in ('train', 'valid', 'test')}
     def ev(s): return dict(sampler=ShardSampler(len(ds[s]), rank, world_size)) if world_size > 1 else dict(shuffle=False)
     return DataLoaders(
         DataLoader(ds['train'], sampler=SeededSampler(len(ds['train']), seed, rank, world_size),

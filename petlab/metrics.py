@@ -13,7 +13,8 @@ from .core import PetlabError
 # %% auto #0
 __all__ = ['DICE_DEF', 'THRESHOLDS', 'LOSSES', 'check_pair', 'seg_counts', 'dice_from_counts', 'iou_from_counts',
            'dice_per_image', 'iou_per_image', 'SegMetrics', 'summarize_counts', 'erode', 'inner_band', 'band_width',
-           'boundary_iou', 'region_scores', 'counts_at', 'SoftDiceLoss', 'BCEDiceLoss', 'get_loss']
+           'boundary_iou', 'region_scores', 'counts_at', 'SoftDiceLoss', 'BCEDiceLoss', 'lovasz_hinge', 'LovaszLoss',
+           'BCELovaszLoss', 'get_loss']
 
 # %% ../nbs/03a_metrics.ipynb #cbe38906
 DICE_DEF = "mean per-image Dice, sigmoid > 0.5"  # the course's graded number, stated wherever a Dice is shown
@@ -173,10 +174,35 @@ class BCEDiceLoss(nn.Module):
         super().__init__(); self.bce, self.dice = nn.BCEWithLogitsLoss(), SoftDiceLoss(smooth)
     def forward(self, logits, targ): return self.bce(logits.float(), targ.float()) + self.dice(logits, targ)
 
-# %% ../nbs/03a_metrics.ipynb #ef07dde8
-LOSSES = dict(bce=nn.BCEWithLogitsLoss, dice=SoftDiceLoss, bce_dice=BCEDiceLoss)
+# %% ../nbs/03a_metrics.ipynb #aa208678
+def lovasz_hinge(logits:torch.Tensor, # `[B,1,H,W]` (or `[B,...]`) logits
+                 targ:torch.Tensor, # the masks, same shape, in {0, 1}
+                ) -> torch.Tensor:
+    "Lovász hinge of each image (the Lovász extension of its Jaccard loss at the hinge errors), averaged over the batch"
+    out = []
+    for lg, t in zip(logits.float().flatten(1), targ.float().flatten(1)):
+        err = 1 - lg * (2 * t - 1)
+        err, order = torch.sort(err, descending=True)
+        gt = t[order]
+        inter, union = gt.sum() - gt.cumsum(0), gt.sum() + (1 - gt).cumsum(0)
+        jac = 1 - inter / union
+        grad = torch.cat([jac[:1], jac[1:] - jac[:-1]])
+        out.append(torch.dot(F.relu(err), grad))
+    return torch.stack(out).mean()
 
-def get_loss(name:str='bce_dice', # one of `LOSSES`: 'bce', 'dice', 'bce_dice'
+class LovaszLoss(nn.Module):
+    "The Lovász hinge of each image, averaged"
+    def forward(self, logits, targ): return lovasz_hinge(logits, targ)
+
+class BCELovaszLoss(nn.Module):
+    "BCE with logits + the Lovász hinge."
+    def __init__(self): super().__init__(); self.bce = nn.BCEWithLogitsLoss()
+    def forward(self, logits, targ): return self.bce(logits.float(), targ.float()) + lovasz_hinge(logits, targ)
+
+# %% ../nbs/03a_metrics.ipynb #ef07dde8
+LOSSES = dict(bce=nn.BCEWithLogitsLoss, dice=SoftDiceLoss, bce_dice=BCEDiceLoss, lovasz=LovaszLoss, bce_lovasz=BCELovaszLoss)
+
+def get_loss(name:str='bce_dice', # one of `LOSSES`: 'bce', 'dice', 'bce_dice', 'lovasz', 'bce_lovasz'
             ) -> nn.Module:
     "The loss called `name`."
     if name not in LOSSES: raise PetlabError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")

@@ -130,17 +130,16 @@ def run_one(cfg, # a `TrainConfig` or a dict of its fields
     try:
         (train_fn or train)(TrainConfig(**s), rd, resume=resume, overwrite=rd.exists() and not resume, progress=progress)
         h = _history(rd)
-        ev = (eval_fn or evaluate)(rd/'best.pt', s['data_path'], split='test', size=s['size'], bs=s['bs'], thresh=s['thresh'],
-                                   limit=s['limit'], device=s['device'], cache=s['cache'], progress=progress)
-        ev['per_image'].to_csv(rd/'test_per_image.csv', index=False)
-        ev_valid = (eval_fn or evaluate)(rd/'best.pt', s['data_path'], split='valid', size=s['size'], bs=s['bs'], thresh=s['thresh'],
-                                         limit=s['limit'], device=s['device'], cache=s['cache'], progress=progress)
-        ev_valid['per_image'].to_csv(rd/'valid_per_image.csv', index=False)   # for choosing between configurations, image by image
+        for split in ('test', 'valid'):   # test to report; valid to choose between configurations, image by image
+            ev = (eval_fn or evaluate)(rd/'best.pt', s['data_path'], split=split, size=s['size'], bs=s['bs'], thresh=s['thresh'],
+                                       limit=s['limit'], device=s['device'], cache=s['cache'], progress=progress)
+            ev['per_image'].to_csv(rd/f'{split}_per_image.csv', index=False)
+            if split == 'test': test_ev = ev
         (rd/'error.txt').unlink(missing_ok=True)  # an earlier attempt's failure
         i = h['valid_dice'].idxmax()
         res.update(status='done', best_valid_dice=float(h['valid_dice'][i]), best_epoch=int(h['epoch'][i]),
-                   epochs_run=len(h), test_dice=float(ev['dice_mean']), test_dice_dataset=float(ev['dice_dataset']),
-                   test_iou=float(ev['iou_mean']))
+                   epochs_run=len(h), test_dice=float(test_ev['dice_mean']), test_dice_dataset=float(test_ev['dice_dataset']),
+                   test_iou=float(test_ev['iou_mean']))
     except Exception as e:
         if not rd.exists(): prepare_run_dir(rd)   # a marked run folder, so that a retry may clear it
         (rd/'error.txt').write_text(traceback.format_exc())
@@ -201,8 +200,10 @@ def _ray_sweep(todo, sweep_dir, train_fn, eval_fn, retry_failed, progress, addre
     sweep_dir = str(Path(sweep_dir).resolve())   # every machine must see the sweep folder (and the data) at this path
     task = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(_run_locked)
     threads = threads or max(1, int(cpus))
-    if verbose: print(f"{len(todo)} runs as Ray tasks ({cpus:g} CPU, {gpus:g} GPU, {threads} torch thread(s) each) on "
-                      f"{ray.cluster_resources().get('CPU', 0):g} CPUs, {ray.cluster_resources().get('GPU', 0):g} GPUs", flush=True)
+    if verbose:
+        have = ray.cluster_resources()
+        print(f"{len(todo)} runs as Ray tasks ({cpus:g} CPU, {gpus:g} GPU, {threads} torch thread(s) each) on "
+              f"{have.get('CPU', 0):g} CPUs, {have.get('GPU', 0):g} GPUs", flush=True)
     pending = [task.remote(cfg, sweep_dir, train_fn, eval_fn, retry_failed, progress, threads) for cfg in todo]
     try:
         for i in range(1, len(todo) + 1):

@@ -1,5 +1,6 @@
-"""torch.compile against eager for petlab's training step: the time the first steps spend compiling, the steady
-images/s of each, and how far the compiled losses drift from eager's. Prints figures; it is not a test.
+"""torch.compile against eager for petlab's training step and for its inference (what `evaluate` and `infer` run):
+the time the first steps spend compiling, the steady images/s of each, and how far the compiled losses and logits
+drift from eager's. Prints figures; it is not a test.
 
     .venv/bin/python benchmarks/bench_compile.py                            # both networks, 128 px, batch 8, the CPU
     .venv/bin/python benchmarks/bench_compile.py --device cuda --size 256 --bs 32   # on a GPU (CUDA graphs)
@@ -7,13 +8,15 @@ images/s of each, and how far the compiled losses drift from eager's. Prints fig
 Each network trains `--steps` optimiser steps on random batches from the same seed, eagerly and through
 `petlab.train.CompileCB` ('on': inductor; CUDA graphs on a GPU). The first compiled step includes the compilation;
 the speed is the median over the steps after `--warmup`. This decides `TrainConfig.compile`'s default: 'off' wherever
-the compiled step is not clearly faster.
+the compiled step is not clearly faster. Inference: the trained-from-seed model in eval mode under `no_grad`, with flip
+TTA as petlab validates, eager and through `petlab.train.compile_module` (what `evaluate(compile='on')` uses).
 """
 import argparse, statistics, time
 import torch
 import torch.nn.functional as F
 from petlab.models import get_model
-from petlab.train import CompileCB
+from petlab.models import predict_logits
+from petlab.train import CompileCB, compile_module
 
 
 def run(name, opts, mode, a, device):
@@ -40,6 +43,23 @@ def run(name, opts, mode, a, device):
     return times, losses
 
 
+def run_infer(name, opts, mode, a, device):
+    torch.manual_seed(0)
+    model = compile_module(get_model(name, **opts).to(device).eval(), mode, torch.device(device))
+    g = torch.Generator().manual_seed(1)
+    batches = [torch.randn(a.bs, 3, a.size, a.size, generator=g) for _ in range(4)]
+    times, outs = [], []
+    with torch.no_grad():
+        for i in range(a.steps):
+            x = batches[i % len(batches)].to(device)
+            if device.startswith('cuda'): torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            out = predict_logits(model, x, tta=True)
+            if device.startswith('cuda'): torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0); outs.append(out.cpu())
+    return times, outs
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--device', default='cpu')
@@ -61,6 +81,16 @@ def main():
         speed = {m: a.bs / statistics.median(t[a.warmup:]) for m, (t, _) in res.items()}
         for m, (t, l) in res.items():
             drift = max(abs(u - v) for u, v in zip(l, res['off'][1]))
+            print(f"{spec:<18}{m:<6}{t[0]:>15.1f}{speed[m]:>9.1f}{speed[m] / speed['off']:>9.2f}{drift:>20.2e}")
+    print("\ninference (eval mode, no_grad, flip TTA as petlab validates)")
+    print(f"{'network':<18}{'mode':<6}{'first batch (s)':>15}{'img/s':>9}{'x eager':>9}{'max |logit - eager|':>20}")
+    for spec in a.nets.split(','):
+        name, _, base = spec.partition(':')
+        opts = dict(base=int(base)) if base else {}
+        res = {m: run_infer(name, opts, m, a, a.device) for m in ('off', 'on')}
+        speed = {m: a.bs / statistics.median(t[a.warmup:]) for m, (t, _) in res.items()}
+        for m, (t, o) in res.items():
+            drift = max((u - v).abs().max().item() for u, v in zip(o, res['off'][1]))
             print(f"{spec:<18}{m:<6}{t[0]:>15.1f}{speed[m]:>9.1f}{speed[m] / speed['off']:>9.2f}{drift:>20.2e}")
 
 

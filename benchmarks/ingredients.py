@@ -23,6 +23,8 @@ INGREDIENTS = {   # row: the settings it changes on top of petlab's recipe
     'base': {},
     'bce_lovasz': dict(loss='bce_lovasz'),
     'copy_paste 0.5': dict(copy_paste=0.5),
+    'bs 4': dict(bs=4),   # the same image-passes in twice the optimiser steps (1,350): the network is under-trained
+    'deep_sup 3': dict(deep_sup=3),   # heads at 1/2, 1/4, 1/8 of the size, losses weighted 1/2, 1/4, 1/8
 }
 
 
@@ -54,10 +56,22 @@ def main():
     t['row'] = [key[run_name({**s, 'seed': 0})] for s in (eval_settings(out, n) for n in t.name)]
     st = seed_table(t, out, 'row')
     print('\nper row: seeds, mean valid Dice (best epoch), test Dice mean, spread over seeds and 95% interval; wall time per run')
-    print(st.drop(columns='names').assign(wall_s=[t[t.row == r].wall_s.mean() for r in st.row]).round(4).to_string(index=False))
+    outl = [outline_figures(out, t[t.row == r].name) for r in st.row]
+    print(st.drop(columns='names').assign(wall_s=[t[t.row == r].wall_s.mean() for r in st.row],
+                                         boundary_iou=[o[0] for o in outl], worst_image=[o[1] for o in outl],
+                                         below_half=[o[2] for o in outl]).round(4).to_string(index=False))
+    print('boundary_iou: mean Boundary IoU over the test images and seeds (band 2% of the diagonal); worst_image: the lowest '
+          'per-image test Dice of a run, mean over seeds; below_half: test images under Dice 0.5 per run, mean over seeds')
     for split in ('valid', 'test'):
         print(f'\neach row against the base, paired over the {split} images and the seeds:')
         print(compare_configs(st, out, split=split).round(4).to_string(index=False))
+
+
+def outline_figures(out, names):
+    "Mean Boundary IoU over the test images and runs; the per-image minimum test Dice and images below 0.5, each averaged over the runs."
+    per = [pd.read_csv(Path(out)/'runs'/n/'test_per_image.csv') for n in names]
+    return (float(pd.concat(per).boundary_iou.mean()), float(sum(p.dice.min() for p in per) / len(per)),
+            float(sum((p.dice < 0.5).sum() for p in per) / len(per)))
 
 
 def eval_settings(out, name):

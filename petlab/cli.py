@@ -22,7 +22,7 @@ from .download import demo_data_path, download_pets, find_pets_root
 from .models import get_model
 from .metrics import DICE_DEF
 from .runs import check_output_file, check_writable, ckpt_settings, load_checkpoint
-from .config import COMMON_RECIPE, SETTING_GROUPS, TrainConfig, resume_config, setting_types
+from .config import COMMON_RECIPE, COMPILE_MODES, SETTING_GROUPS, TrainConfig, resume_config, setting_types
 from .train import train
 from .evaluate import choose_threshold, evaluate, failure_table, infer, load_model, small_truths
 
@@ -230,7 +230,7 @@ def _write_eval(out:Path, res:dict, tuned:dict|None):
     return list(files)
 
 def _model_args(p:argparse.ArgumentParser, *positionals):
-    "The options `petlab_evaluate` and `petlab_infer` share: the checkpoint (positional or `--model`), then `positionals`, size, device, threshold, TTA."
+    "The options `petlab_evaluate` and `petlab_infer` share: the checkpoint (positional or `--model`), then `positionals`, size, device, threshold, TTA, compile."
     a = p.add_argument
     a('ckpt', nargs='?', help="checkpoint file (a run's best.pt) or an exported .onnx file")
     for args, kw in positionals: a(*args, **kw)
@@ -239,6 +239,8 @@ def _model_args(p:argparse.ArgumentParser, *positionals):
     a('-g', '--gpu', '--device', dest='device', type=_arg_type('device'), default='auto', help="GPU index, -1 for the CPU, or a device name")
     a('--thresh', type=float, default=0.5, help='probability threshold: a pixel is pet where the predicted probability is above it (default %(default)s)')
     a('--tta', action=argparse.BooleanOptionalAction, help="flip test-time augmentation (default: as the run validated, its tta setting)")
+    a('--compile', choices=COMPILE_MODES, default='off',
+      help="torch.compile the model: on (inductor; CUDA graphs on a GPU; pays on long jobs), aot_eager, or off (default %(default)s)")
     return a
 
 def _evaluate_parser():
@@ -270,7 +272,7 @@ def evaluate_cli(argv:list|None=None):
         model, meta = load_model(ckpt)
         if args.net and meta['model']['name'] != args.net: raise PetlabError(f"{ckpt} holds a {meta['model']['name']!r} model, not {args.net!r}")
     else: model, meta = load_checkpoint(ckpt, name=args.net)
-    kw = dict(bs=args.bs, device=args.device, limit=args.limit, tta=args.tta, progress=not args.quiet,
+    kw = dict(bs=args.bs, device=args.device, limit=args.limit, tta=args.tta, progress=not args.quiet, compile=args.compile,
               **ckpt_settings(meta, size=args.size, recipe=None, data_path=args.data_path))
     res = evaluate(model, split=args.split, thresh=args.thresh, **kw)
     res['trained_size'] = (meta.get('config') or {}).get('size')
@@ -302,7 +304,7 @@ def infer_cli(argv:list|None=None):
     ckpt, inputs = args.ckpt, [*args.inputs, *args.input]
     if args.ckpt_opt: ckpt, inputs = args.ckpt_opt, ([args.ckpt] if args.ckpt else []) + inputs
     if not ckpt or not inputs: p.error('give a checkpoint and at least one image or folder')
-    done = infer(ckpt, inputs, args.out, args.thresh, args.tta, args.size, device=args.device, overwrite=args.overwrite)
+    done = infer(ckpt, inputs, args.out, args.thresh, args.tta, args.size, device=args.device, overwrite=args.overwrite, compile=args.compile)
     for r in done:
         if r['error']: print(f"{r['image']}: skipped: {r['error']}", file=sys.stderr)
         else: print(f"{r['image']}: {r['mask']}, {r['overlay']} (pet {100*r['pet_fraction']:.1f}% of the image)")

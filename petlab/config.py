@@ -62,6 +62,7 @@ class TrainConfig:
     ema:float = setting(PETLAB_RECIPE['ema'], "decay of the moving average of the weights that is validated and kept as best.pt (EMACB); 0: off", min=0, lt=1, group='recipe')
     tta:bool = setting(PETLAB_RECIPE['tta'], "validate (and evaluate) with flip test-time augmentation", group='recipe')
     copy_paste:float = setting(0., "fraction of training images that get another training image's pet pasted on, scaled 0.5-1x (petlab.data.copy_paste); 0: off", min=0, max=1, group='recipe')
+    deep_sup:int = setting(0, "deep supervision: heads on the last N decoder stages before full size (resnet34_unet only, 0-4), their losses added with weights 1/2, 1/4, ... (DeepSupCB); 0: off", min=0, max=4, group='recipe')
     wd_norm:bool = setting(PETLAB_RECIPE['wd_norm'], "weight decay also on normalisation weights and biases (--no-wd_norm: only on kernels)", group='recipe')
     seed:int = setting(42, "seeds shuffling, augmentation and initialisation: a CPU run repeats exactly with the same number of torch threads (petlab_train --threads N prints the number it uses)", min=0, group='run')
     eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1, group='run')
@@ -80,7 +81,10 @@ class TrainConfig:
     sync_bn:bool = setting(False, "distributed runs on GPUs: BatchNorm statistics over the batch of all processes (SyncBatchNorm), for small per-GPU batches", group='distributed', resume=True)
     dist_timeout:float = setting(600., "distributed runs: seconds a process waits for the others before the run fails", gt=0, group='distributed', runtime=True, resume=True)
 
-    def __post_init__(self): check_config(self)
+    def __post_init__(self):
+        check_config(self)
+        if self.deep_sup and self.model != 'resnet34_unet':
+            raise PetlabError(f"deep_sup needs model resnet34_unet (the heads sit on its decoder), not {self.model!r}: set deep_sup to 0")
 
     @classmethod
     def from_dict(cls, d:dict, what:str='settings'):

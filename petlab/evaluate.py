@@ -18,7 +18,7 @@ __all__ = ['IMAGE_EXTS', 'load_model', 'evaluate', 'error_map', 'show_result', '
 # %% ../nbs/03c_evaluate.ipynb #75ff8a7d
 from .core import PetlabError, atomic_write, get_device
 from .data import PetSegDataset, denormalize, get_transforms, load_image, load_mask, load_trimap, trimap_mask
-from .train import data_root
+from .train import compile_module, data_root
 from .models import predict_logits
 from .metrics import (DICE_DEF, THRESHOLDS, boundary_iou, counts_at, dice_from_counts,
                             dice_per_image, iou_from_counts, region_scores, summarize_counts)
@@ -39,9 +39,14 @@ def load_model(model:nn.Module|str|Path, # a model, a petlab checkpoint (`.pt`) 
         return m, dict(config=m.config, model=m.spec or dict(name='onnx', opts={}))
     return load_checkpoint(model)
 
-def _prepare(model, device):
-    "`model` in eval mode on `device` (an ONNX model runs where onnxruntime runs it)."
-    return model.to(get_device(device)).eval() if isinstance(model, nn.Module) else model
+def _prepare(model, device, compile:str='off'):
+    "`model` in eval mode on `device`, compiled as `compile` says (`petlab.train.compile_module`); an ONNX model runs where onnxruntime runs it."
+    if not isinstance(model, nn.Module):
+        if compile != 'off': raise PetlabError(f"compile={compile!r} compiles a PyTorch model, and an .onnx file runs in onnxruntime: "
+                                               "leave compile off (--compile off) for it")
+        return model
+    dev = get_device(device)
+    return compile_module(model.to(dev).eval(), compile, dev)
 
 def _row(name, dflt, at_size, full): return dict(metric=name, definition=dflt, at_size=at_size, full=full)
 
@@ -58,6 +63,7 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
              cache:bool=False, # decoded-image cache (see `petlab.data`)
              full_res:bool=True, # also score each image at its own resolution, with the outline measures
              progress:bool=True,
+             compile:str='off', # torch.compile the model: 'off', 'on' or 'aot_eager' (`petlab.train.compile_module`)
             ) -> dict:
     "Every measure of a model on a split, at the training size and at full resolution: `summary`, `per_image`, `thresholds`, ..."
     model, meta = load_model(model_or_ckpt)
@@ -69,7 +75,7 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
     ds = PetSegDataset(root, split, s['size'], s['recipe'], train=False, cache=cache, limit=limit)
     if len(ds) == 0: raise PetlabError(f"the {split} split of {root} has no images: nothing to evaluate")
     dev = get_device(device)
-    model = _prepare(model, dev)
+    model = _prepare(model, dev, compile)
     ths = tuple(sorted(set(THRESHOLDS) | {thresh})); k = ths.index(thresh)
     at_size, at_full, rows = [], [], []
     with torch.no_grad():
@@ -319,6 +325,7 @@ def infer(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file or an `
           size:int|None=None, recipe:str|None=None, # None: the checkpoint's (256 and 'none' for a bare model)
           device:str|int='auto', progress:bool=True,
           overwrite:bool=False, # replace outputs that already exist (never an input)
+          compile:str='off', # torch.compile the model: 'off', 'on' or 'aot_eager' (`petlab.train.compile_module`)
          ) -> list[dict]:
     "Predict masks for images and folders; write mask and overlay PNGs into `out_dir`; one dict per input (`error` set if it failed)."
     from PIL import Image
@@ -334,7 +341,7 @@ def infer(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file or an `
             if o.resolve() in ins: raise PetlabError(f"the output {o} would replace the input image {o}: choose another output folder (-o)")
             if o.exists() and not overwrite:
                 raise PetlabError(f"{o} already exists (an earlier run?): choose another output folder (-o), or replace earlier outputs with overwrite=True (--overwrite)")
-    model = _prepare(model, device)
+    model = _prepare(model, device, compile)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     done = []
     for f in tqdm(files, desc='infer', leave=False, disable=not progress or len(files) < 2):

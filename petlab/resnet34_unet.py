@@ -97,9 +97,12 @@ class ResNet34UNet(nn.Module):
                  n_out:int=1, # output channels: 1 logit per pixel for pet vs background
                  base:int=64, # encoder stem width (64 = ResNet34); the decoder scales with it
                  upsample:str='transpose', # 'transpose' (2×2 transposed conv, the report's) or 'bilinear'
+                 aux:int=0, # deep supervision: 1×1 heads on the last `aux` stages before full size (0-4; see below)
                 ):
         super().__init__()
-        self.spec = dict(name='resnet34_unet', opts=dict(n_in=n_in, n_out=n_out, base=base, upsample=upsample))
+        if isinstance(aux, bool) or not isinstance(aux, int) or not 0 <= aux <= 4:
+            raise PetlabError(f"aux must be a whole number from 0 to 4 (heads on the decoder stages at 1/2, 1/4, 1/8, 1/16), not {aux!r}")
+        self.spec = dict(name='resnet34_unet', opts=dict(n_in=n_in, n_out=n_out, base=base, upsample=upsample, **({'aux': aux} if aux else {})))
         self.encoder = ResNet34Encoder(n_in, base)
         b = base
         self.decoder = nn.ModuleList([Up(8*b, 4*b, 4*b, upsample),   # 1/32 → 1/16, skip layer3
@@ -108,11 +111,15 @@ class ResNet34UNet(nn.Module):
                                       Up(b, b, b, upsample),         # → 1/2, skip stem
                                       Up(b, b//2, 0, upsample)])     # → full size, no skip
         self.head = nn.Conv2d(b // 2, n_out, 1)
+        self.aux = nn.ModuleList([nn.Conv2d(c, n_out, 1) for c in (b, b, 2*b, 4*b)[:aux]])   # at 1/2, 1/4, 1/8, 1/16
 
     def forward(self, x):
         *skips, y = self.encoder(x)
-        for up, skip in zip(self.decoder, [*skips[::-1], None]): y = up(y, skip)
-        return self.head(crop_or_pad(y, x))
+        ys = []
+        for up, skip in zip(self.decoder, [*skips[::-1], None]): y = up(y, skip); ys.append(y)
+        out = self.head(crop_or_pad(y, x))
+        if not (self.training and len(self.aux)): return out
+        return (out, *[h(f) for h, f in zip(self.aux, ys[-2::-1])])   # training with aux heads: the logits, then finest to coarsest
 
 # %% ../nbs/02_resnet34_unet.ipynb #83153c98
 def load_encoder_weights(model:ResNet34UNet, # the model whose `encoder` receives the weights

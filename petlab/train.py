@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, torch
 import torch.nn as nn
+import torch.nn.functional as F
 from fastcore.basics import patch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
@@ -16,8 +17,8 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt', 'param_groups',
            'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB', 'GradClipCB',
-           'ChannelsLastCB', 'use_channels_last', 'CompileCB', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB',
-           'CheckpointCB', 'data_root', 'make_dls', 'make_learner', 'train']
+           'ChannelsLastCB', 'use_channels_last', 'compile_module', 'CompileCB', 'DeepSupCB', 'EMACB',
+           'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'data_root', 'make_dls', 'make_learner', 'train']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, get_device, seed_everything
@@ -27,7 +28,7 @@ from .download import ensure_data
 from .metrics import DICE_DEF, SegMetrics, get_loss
 from .models import get_model, predict_logits
 from .runs import prepare_run_dir, read_checkpoint, save_checkpoint
-from .config import AMP_MODES, OPTIMIZERS, SCHEDULES, TrainConfig, resume_config
+from .config import AMP_MODES, COMPILE_MODES, OPTIMIZERS, SCHEDULES, TrainConfig, resume_config
 
 # %% ../nbs/03_train.ipynb #f6881a8a
 EVENTS = ('before_fit before_epoch before_train before_batch before_pred after_pred after_loss after_backward '
@@ -78,6 +79,7 @@ class Learner:
         self.train_stats = self.valid_stats = None
         self.fwd_model = None  # set by a callback: the module the training forward pass calls instead of `model` (e.g. DDP)
         self.valid_model = None  # set by a callback: the module validation calls instead of `model` (e.g. an EMA of it)
+        self.aux_preds = ()  # a training step's coarser outputs, when the model returns some (deep supervision: `DeepSupCB`)
         self.cbs = []
         for cb in cbs: self.add_cb(cb)
 
@@ -113,6 +115,8 @@ def one_batch(self:Learner):
         self('before_pred')
         if self.training: self.pred = (self.model if self.fwd_model is None else self.fwd_model)(self.xb)
         else: self.pred = predict_logits(self.eval_model, self.xb, self.tta)
+    if isinstance(self.pred, tuple): self.pred, *self.aux_preds = self.pred   # a model with deep-supervision heads, training
+    else: self.aux_preds = ()
     self.pred = self.pred.float()
     self('after_pred')
     self.batch_dice = self.metrics.update(self.pred, self.yb)  # also checks the masks
@@ -322,7 +326,7 @@ class MixedPrecisionCB(Callback):
         self.scaler = torch.amp.GradScaler(self.learn.device.type, enabled=self.dtype == torch.float16)
         if hasattr(self, '_saved'): self.scaler.load_state_dict(self._saved)
     def before_pred(self): self.learn.fwd_ctx.enter_context(torch.autocast(self.learn.device.type, dtype=self.dtype))
-    def after_loss(self): self.learn.loss_grad = self.scaler.scale(self.learn.loss)
+    def after_loss(self): self.learn.loss_grad = self.scaler.scale(self.learn.loss_grad)
     def after_backward(self): self.scaler.unscale_(self.learn.opt)
     def before_step(self):
         self.scaler.step(self.learn.opt); self.scaler.update()
@@ -348,6 +352,16 @@ def use_channels_last(model:nn.Module, device:torch.device, setting:bool|None=No
     return device.type == 'cuda' or sum(p.numel() for p in model.parameters()) >= 1e6
 
 # %% ../nbs/03_train.ipynb #f342edde
+def compile_module(module:nn.Module, # the module to compile
+                   mode:str, # the `compile` setting: 'off', 'on' or 'aot_eager'
+                   device:torch.device, # where it runs: 'on' uses CUDA graphs on a GPU
+                  ) -> nn.Module:
+    "`torch.compile(module)` as `mode` says ('on': inductor, with CUDA graphs on a GPU; 'aot_eager': traced, no code generated); `module` itself for 'off'."
+    if mode not in COMPILE_MODES: raise PetlabError(f"unknown compile mode {mode!r}: choose one of {', '.join(COMPILE_MODES)}")
+    if mode == 'off': return module
+    opts = dict(backend='aot_eager') if mode == 'aot_eager' else dict(mode='reduce-overhead') if device.type == 'cuda' else {}
+    return torch.compile(module, **opts)
+
 class CompileCB(Callback):
     "Train through `torch.compile` of the module the step calls (`fwd_model`, else `model`); `mode`: 'on' or 'aot_eager'."
     order = Order.COMPILE
@@ -355,10 +369,21 @@ class CompileCB(Callback):
     def before_fit(self):
         l = self.learn
         self.wrapped = l.fwd_model
-        opts = dict(backend='aot_eager') if self.mode == 'aot_eager' else dict(mode='reduce-overhead') if l.device.type == 'cuda' else {}
-        l.fwd_model = self.compiled = torch.compile(l.model if l.fwd_model is None else l.fwd_model, **opts)
+        l.fwd_model = self.compiled = compile_module(l.model if l.fwd_model is None else l.fwd_model, self.mode, l.device)
     def after_fit(self):
         if self.learn.fwd_model is self.compiled: self.learn.fwd_model = self.wrapped
+
+# %% ../nbs/03_train.ipynb #28a88e6e
+class DeepSupCB(Callback):
+    "Deep supervision: add the losses of the model's coarser outputs (`learn.aux_preds`), upsampled and weighted 1/2, 1/4, ..., to `loss_grad`."
+    order = Order.PRECISION - 1   # before the mixed-precision callback scales `loss_grad`
+    def after_loss(self):
+        l = self.learn
+        if not (l.training and l.aux_preds): return
+        size = l.yb.shape[-2:]
+        extra = [0.5 ** (i + 1) * l.loss_func(F.interpolate(a.float(), size=size, mode='bilinear', align_corners=False), l.yb)
+                 for i, a in enumerate(l.aux_preds)]
+        l.loss_grad = l.loss_grad + sum(extra)
 
 # %% ../nbs/03_train.ipynb #74a20101
 class EMACB(Callback):
@@ -446,7 +471,7 @@ def make_dls(cfg:TrainConfig, root:str|Path,
 # %% ../nbs/03_train.ipynb #fd8036b0
 def make_learner(cfg:TrainConfig, # the settings
                  device=None, # default: `get_device(cfg.device)`
-                 model:nn.Module|None=None, # default: a fresh `get_model(cfg.model, **cfg.model_opts)`
+                 model:nn.Module|None=None, # default: a fresh `get_model(cfg.model, **cfg.model_opts)` (with `aux=cfg.deep_sup` heads)
                  dls=None, # default: `make_dls(cfg, data_root(cfg.data_path))`
                  cbs=(), # more callbacks (a run's files, progress, processes; a finder's sweep)
                  lr:float|None=None, # the optimiser's starting learning rate (default `cfg.lr`; the schedule takes over)
@@ -456,12 +481,12 @@ def make_learner(cfg:TrainConfig, # the settings
     device = torch.device(device) if device is not None else get_device(cfg.device)
     amp = amp_dtype(cfg.amp, device)
     if dls is None: dls = make_dls(cfg, data_root(cfg.data_path), device=device)
-    if model is None: model = get_model(cfg.model, **cfg.model_opts)
+    if model is None: model = get_model(cfg.model, **{**cfg.model_opts, **({'aux': cfg.deep_sup} if cfg.deep_sup else {})})
     opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr if lr is None else lr, cfg.wd)
     sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
     step_cbs = [*([MixedPrecisionCB(amp)] if amp is not None else []), *([GradClipCB(cfg.grad_clip)] if cfg.grad_clip else []),
                 *([ChannelsLastCB()] if use_channels_last(model, device, cfg.channels_last) else []),
-                *([CompileCB(cfg.compile)] if cfg.compile != 'off' else [])]
+                *([CompileCB(cfg.compile)] if cfg.compile != 'off' else []), *([DeepSupCB()] if cfg.deep_sup else [])]
     return Learner(model, dls, get_loss(cfg.loss), opt, sched, sched_on, [*cbs, *step_cbs], device=device, thresh=cfg.thresh,
                    seed=cfg.seed, tta=cfg.tta, cfg=cfg, run_dir=run_dir)
 

@@ -4,11 +4,15 @@ Prints figures; it is not a test.
 
     .venv/bin/python benchmarks/bench_amp_cpu.py --data DIR                 # 3 seeds of each, 2 runs at a time
     .venv/bin/python benchmarks/bench_amp_cpu.py --data DIR --seeds 1       # a first look
+    .venv/bin/python benchmarks/bench_amp_cpu.py --step_speed                # one training step, float32 vs bf16, by model size
 
 The float32 runs are `amp='auto'` (float32 on a CPU today), so their names are those of the recorded ablation's
 "+ flip TTA" row: runs already recorded in `nbs/results/ablation/runs` are copied in and reused, not trained again.
 The two precisions are compared image by image on the test split, over the seeds (`petlab.sweep.compare_configs`:
 a paired bootstrap), and their training speed as the median images/s of the epochs of runs that ran side by side.
+
+`--step_speed` times one training step (forward, loss, backward, AdamW step; random batches, 128 px, batch 8, one
+torch thread) in float32 and in bf16 autocast for networks from 0.1 M to 24 M parameters: where bf16 pays on this CPU.
 """
 import argparse, json, shutil
 from pathlib import Path
@@ -20,13 +24,45 @@ from petlab.sweep import compare_configs, run_name, seed_table, sweep, with_seed
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def step_speed(steps=12, warmup=3, size=128, bs=8):
+    "Median images/s of one training step in float32 and in bf16 autocast, for networks of several sizes, one thread."
+    import statistics, time, torch
+    import torch.nn.functional as F
+    from petlab.models import get_model
+    from petlab.unet import count_params
+    from petlab.train import cpu_bf16
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, native bf16 on this CPU: {cpu_bf16()}; {size} px, batch {bs}, 1 thread, median of {steps - warmup} steps")
+    print(f"{'network':<22}{'params':>10}{'fp32 img/s':>12}{'bf16 img/s':>12}{'bf16 / fp32':>13}")
+    for name, base in (('unet', 4), ('unet', 8), ('unet', 16), ('resnet34_unet', 8), ('resnet34_unet', 16), ('resnet34_unet', 32), ('resnet34_unet', 64)):
+        speed = {}
+        for amp in ('fp32', 'bf16'):
+            torch.manual_seed(0)
+            m = get_model(name, base=base)
+            opt = torch.optim.AdamW(m.parameters(), 1e-3)
+            x, y = torch.randn(bs, 3, size, size), (torch.rand(bs, 1, size, size) > .5).float()
+            times = []
+            for _ in range(steps):
+                t0 = time.perf_counter()
+                with torch.autocast('cpu', dtype=torch.bfloat16, enabled=amp == 'bf16'):
+                    out = m(x)
+                loss = F.binary_cross_entropy_with_logits(out.float(), y)
+                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+                times.append(time.perf_counter() - t0)
+            speed[amp] = bs / statistics.median(times[warmup:])
+        print(f"{f'{name}:{base}':<22}{count_params(m) / 1e6:>9.2f}M{speed['fp32']:>12.1f}{speed['bf16']:>12.1f}{speed['bf16'] / speed['fp32']:>12.2f}x")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--data', required=True, help='dataset root (the ablation used the shared sample: 180 training images)')
+    p.add_argument('--step_speed', action='store_true', help='only time one training step in float32 and bf16, by model size')
+    p.add_argument('--data', help='dataset root (the ablation used the shared sample: 180 training images)')
     p.add_argument('--out', default='runs/amp-cpu', help='sweep folder (runs are reused when the script runs again)')
     p.add_argument('--seeds', type=int, default=3)
     p.add_argument('--workers', type=int, default=2, help='runs at once (each with the cores shared out)')
     a = p.parse_args()
+    if a.step_speed: return step_speed()
+    if not a.data: p.error('give --data DIR (or --step_speed)')
     out, data = Path(a.out), str(Path(a.data).expanduser().resolve())
     configs = [{**ABLATION_BASE, **PETLAB_RECIPE, 'data_path': data, 'seed': 0, 'amp': amp} for amp in ('auto', 'bf16')]
     runs = with_seeds(configs, a.seeds)

@@ -73,26 +73,22 @@ def main():
     if a.threads: torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.device}{'' if a.device != 'cpu' else f', {torch.get_num_threads()} threads'}, "
           f"{a.size} px, batch {a.bs}, {a.steps} steps")
-    print(f"{'network':<18}{'mode':<6}{'first step (s)':>15}{'img/s':>9}{'x eager':>9}{'max |loss - eager|':>20}")
-    for spec in a.nets.split(','):
-        name, _, base = spec.partition(':')
-        opts = dict(base=int(base)) if base else {}
-        res = {m: run(name, opts, m, a, a.device) for m in ('off', 'on')}
-        speed = {m: a.bs / statistics.median(t[a.warmup:]) for m, (t, _) in res.items()}
-        for m, (t, l) in res.items():
-            drift = max(abs(u - v) for u, v in zip(l, res['off'][1]))
-            print(f"{spec:<18}{m:<6}{t[0]:>15.1f}{speed[m]:>9.1f}{speed[m] / speed['off']:>9.2f}{drift:>20.2e}")
+    table(a, run, 'first step (s)', 'max |loss - eager|', lambda u, v: abs(u - v))
     print("\ninference (eval mode, no_grad, flip TTA as petlab validates)")
-    print(f"{'network':<18}{'mode':<6}{'first batch (s)':>15}{'img/s':>9}{'x eager':>9}{'max |logit - eager|':>20}")
+    table(a, run_infer, 'first batch (s)', 'max |logit - eager|', lambda u, v: (u - v).abs().max().item())
+
+
+def table(a, runner, first, drift_name, diff):
+    "One row per network and mode: the first step's time (compiling), img/s, the speed-up, the largest drift from eager's outputs."
+    print(f"{'network':<18}{'mode':<6}{first:>15}{'img/s':>9}{'x eager':>9}{drift_name:>20}")
     for spec in a.nets.split(','):
         name, _, base = spec.partition(':')
         opts = dict(base=int(base)) if base else {}
-        res = {m: run_infer(name, opts, m, a, a.device) for m in ('off', 'on')}
+        res = {m: runner(name, opts, m, a, a.device) for m in ('off', 'on')}
         speed = {m: a.bs / statistics.median(t[a.warmup:]) for m, (t, _) in res.items()}
-        for m, (t, o) in res.items():
-            drift = max((u - v).abs().max().item() for u, v in zip(o, res['off'][1]))
+        for m, (t, out) in res.items():
+            drift = max(diff(u, v) for u, v in zip(out, res['off'][1]))
             print(f"{spec:<18}{m:<6}{t[0]:>15.1f}{speed[m]:>9.1f}{speed[m] / speed['off']:>9.2f}{drift:>20.2e}")
-
 
 if __name__ == '__main__':
     main()

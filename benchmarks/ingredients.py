@@ -2,30 +2,28 @@
 batch 8, 30 epochs of the shared sample's 180 training images), each with several seeds, compared image by image
 on valid (to decide) and on test (to report). Prints figures; it is not a test.
 
-    .venv/bin/python benchmarks/ingredients.py --data DIR                          # every ingredient, 3 seeds, 2 runs at a time
+    .venv/bin/python benchmarks/ingredients.py --data DIR                          # every row of INGREDIENTS, 3 seeds, 2 runs at a time
     .venv/bin/python benchmarks/ingredients.py --data DIR --only bce_lovasz --seeds 1
+    .venv/bin/python benchmarks/ingredients.py --data DIR --record nbs/results/ingredients   # and record it for 04_experiments
 
-Runs train in bf16 autocast: on this kind of CPU it trains 1.5x faster than float32 with the same Dice within the
-noise (03_train), so a row costs two thirds of the time; every row, the base included, uses it, so the comparison is
-fair. The base runs are those of `benchmarks/bench_amp_cpu.py` (petlab's recipe in bf16): found in its folder, they are
-copied in and reused. Runs recorded before petlab kept per-image valid scores get them from their best.pt.
-Each row is compared with the base by `petlab.sweep.compare_configs`: a paired bootstrap over the same images and seeds.
+The rows are `petlab.experiments.INGREDIENTS`, the runs `ingredient_configs`: in bf16 autocast, which on this kind of
+CPU trains 1.5x faster than float32 with the same Dice within the noise (03_train); every row, the base included,
+uses it, so the comparison is fair. The base runs are those of `benchmarks/bench_amp_cpu.py` (petlab's recipe in
+bf16): found in its folder, they are copied in and reused. Runs recorded before petlab kept per-image valid scores
+get them from their best.pt. Each row is compared with the base by `petlab.sweep.compare_configs`: a paired
+bootstrap over the same images and seeds.
+
+`--record DIR` copies what `04_experiments` shows (the table, each run's history, result and per-image scores; no
+checkpoints) with a provenance.json into DIR, which must not exist yet (or give --overwrite).
 """
-import argparse, shutil
+import argparse, datetime, json, os, platform, shutil, subprocess, tempfile
 from pathlib import Path
-import pandas as pd
-from petlab.config import PETLAB_RECIPE
+import torch
 from petlab.evaluate import evaluate
-from petlab.experiments import ABLATION_BASE
-from petlab.sweep import compare_configs, run_name, seed_table, sweep, with_seeds
+from petlab.experiments import INGREDIENT_SEEDS, ingredient_configs, ingredients_summary
+from petlab.sweep import compare_configs, run_name, sweep
 
-INGREDIENTS = {   # row: the settings it changes on top of petlab's recipe
-    'base': {},
-    'bce_lovasz': dict(loss='bce_lovasz'),
-    'copy_paste 0.5': dict(copy_paste=0.5),
-    'bs 4': dict(bs=4),   # the same image-passes in twice the optimiser steps (1,350): the network is under-trained
-    'deep_sup 3': dict(deep_sup=3),   # heads at 1/2, 1/4, 1/8 of the size, losses weighted 1/2, 1/4, 1/8
-}
+RECORDED = ('history.csv', 'result.json', 'test_per_image.csv', 'valid_per_image.csv')
 
 
 def main():
@@ -33,50 +31,74 @@ def main():
     p.add_argument('--data', required=True, help='dataset root (the ablation used the shared sample: 180 training images)')
     p.add_argument('--out', default='runs/ingredients', help='sweep folder (runs are reused when the script runs again)')
     p.add_argument('--reuse', default='runs/amp-cpu', help="a folder of bench_amp_cpu.py's runs whose bf16 runs are the base")
-    p.add_argument('--seeds', type=int, default=3)
+    p.add_argument('--seeds', type=int, default=len(INGREDIENT_SEEDS))
     p.add_argument('--workers', type=int, default=2, help='runs at once (each with the cores shared out)')
     p.add_argument('--only', nargs='*', default=None, help='rows to run besides the base (default: all)')
+    p.add_argument('--record', help='copy the results with their provenance into this folder (for 04_experiments)')
+    p.add_argument('--overwrite', action='store_true', help='replace an existing --record folder')
     a = p.parse_args()
     out, data = Path(a.out), str(Path(a.data).expanduser().resolve())
-    rows = {k: v for k, v in INGREDIENTS.items() if k == 'base' or a.only is None or k in a.only}
-    configs = {k: {**ABLATION_BASE, **PETLAB_RECIPE, **v, 'amp': 'bf16', 'data_path': data, 'seed': 0} for k, v in rows.items()}
-    runs = with_seeds(list(configs.values()), a.seeds)
-    for c in runs:   # the base runs bench_amp_cpu.py made: reused
+    if a.record and Path(a.record).exists() and not a.overwrite:
+        p.error(f'--record {a.record} exists already: choose another folder, or replace it with --overwrite')
+    cfgs = ingredient_configs(data, tuple(range(a.seeds)), rows=a.only)
+    for _, c in cfgs:   # the base runs bench_amp_cpu.py made: reused
         src, dst = Path(a.reuse)/'runs'/run_name(c), out/'runs'/run_name(c)
         if (src/'result.json').is_file() and not dst.exists():
             shutil.copytree(src, dst); print(f'reused {src} (seed {c["seed"]})')
-    t = sweep(runs, out, workers=a.workers)
+    t = sweep([c for _, c in cfgs], out, workers=a.workers)
     for n in t[t.status == 'done'].name:   # per-image valid scores for runs made before petlab kept them
         rd = out/'runs'/n
         if not (rd/'valid_per_image.csv').exists() and (rd/'best.pt').exists():
-            s = pd.read_json(rd/'config.json', typ='series')
+            s = json.loads((rd/'config.json').read_text())
             evaluate(rd/'best.pt', data, split='valid', size=int(s['size']), bs=int(s['bs']), progress=False)['per_image'].to_csv(
                 rd/'valid_per_image.csv', index=False)
-    key = {run_name({**c, 'seed': 0}): k for k, c in configs.items()}
-    t['row'] = [key[run_name({**s, 'seed': 0})] for s in (eval_settings(out, n) for n in t.name)]
-    st = seed_table(t, out, 'row')
-    print('\nper row: seeds, mean valid Dice (best epoch), test Dice mean, spread over seeds and 95% interval; wall time per run')
-    outl = [outline_figures(out, t[t.row == r].name) for r in st.row]
-    print(st.drop(columns='names').assign(wall_s=[t[t.row == r].wall_s.mean() for r in st.row],
-                                         boundary_iou=[o[0] for o in outl], worst_image=[o[1] for o in outl],
-                                         below_half=[o[2] for o in outl]).round(4).to_string(index=False))
-    print('boundary_iou: mean Boundary IoU over the test images and seeds (band 2% of the diagonal); worst_image: the lowest '
-          'per-image test Dice of a run, mean over seeds; below_half: test images under Dice 0.5 per run, mean over seeds')
+    t['row'] = t.name.map({run_name(c): r for r, c in cfgs})
+    st = ingredients_summary(t, out)
+    print('\nper row: seeds, mean valid Dice (best epoch), test Dice mean, spread over seeds and 95% interval; mean Boundary IoU '
+          '(band 2% of the diagonal); the worst test image and the test images under Dice 0.5, per run; training time per run (the epochs\' times)')
+    print(st.drop(columns='names').round(4).to_string(index=False))
     for split in ('valid', 'test'):
         print(f'\neach row against the base, paired over the {split} images and the seeds:')
         print(compare_configs(st, out, split=split).round(4).to_string(index=False))
+    if a.record: record(t, out, Path(a.record), data, tuple(range(a.seeds)), a.overwrite)
 
 
-def outline_figures(out, names):
-    "Mean Boundary IoU over the test images and runs; the per-image minimum test Dice and images below 0.5, each averaged over the runs."
-    per = [pd.read_csv(Path(out)/'runs'/n/'test_per_image.csv') for n in names]
-    return (float(pd.concat(per).boundary_iou.mean()), float(sum(p.dice.min() for p in per) / len(per)),
-            float(sum((p.dice < 0.5).sum() for p in per) / len(per)))
-
-
-def eval_settings(out, name):
-    import json
-    return json.loads((Path(out)/'runs'/name/'result.json').read_text())['settings']
+def record(t, out, rec, data, seeds, overwrite):
+    "Write the study's table, the runs' small files and provenance.json into `rec`, through a temporary folder beside it."
+    from petlab.data import load_split
+    tmp = Path(tempfile.mkdtemp(dir=rec.parent if rec.parent.exists() else None, prefix='.record-'))
+    names = list(t.name)
+    for n in names:
+        (tmp/'runs'/n).mkdir(parents=True)
+        for f in RECORDED: shutil.copy2(out/'runs'/n/f, tmp/'runs'/n/f)
+    t.to_csv(tmp/'ingredients.csv', index=False)
+    stamps = [datetime.datetime.fromtimestamp(os.path.getmtime(out/'runs'/n/f), datetime.timezone.utc)
+              for n in names for f in ('config.json', 'result.json')]
+    git = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
+    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), '?') \
+        if Path('/proc/cpuinfo').exists() else platform.processor()
+    n = {s: len(load_split(data, s)) for s in ('train', 'valid', 'test')}
+    prov = dict(study='ingredients',
+                about="new ingredients on top of petlab's recipe at the ablation's budget: ResNet34-UNet (24 M parameters), 128 px, "
+                      "batch 8 (bs 4 row: batch 4), 30 epochs of 180 training images (5,400 image-passes), no pretrained weights, bf16 autocast",
+                command=f"benchmarks/ingredients.py --data <shared sample> --seeds {len(seeds)} --workers 2 --record <this folder>",
+                started=min(stamps).strftime('%Y-%m-%dT%H:%M:%SZ'), ended=max(stamps).strftime('%Y-%m-%dT%H:%M:%SZ'),
+                seeds=list(seeds), git_commit=git,
+                code_note="the base runs were made by benchmarks/bench_amp_cpu.py and the bce_lovasz runs by an earlier commit of "
+                          "this script, with the same settings and run names; the others by the working tree of the commit that "
+                          "records them (git_commit is its parent); copy_paste seeds 0 and 1 were stopped after epoch 20 and resumed",
+                machine=dict(nproc=os.cpu_count(), cpu_model=cpu, torch_threads=1, python=platform.python_version(),
+                             torch=torch.__version__, platform=platform.platform(),
+                             note="2 runs at a time on 2 cores, one torch thread each; other work (tests, editing) shared the cores "
+                                  "at times, so wall times are upper bounds"),
+                data_path=data, data=f"{Path(data).name}: {n['train']} train / {n['valid']} valid / {n['test']} test images",
+                n_train=n['train'], runs=len(names),
+                files="ingredients.csv (the sweep's results table + row); runs/<name>/ history.csv, result.json, "
+                      "test_per_image.csv, valid_per_image.csv. No checkpoints.")
+    (tmp/'provenance.json').write_text(json.dumps(prov, indent=1) + '\n')
+    if rec.exists() and overwrite: shutil.rmtree(rec)
+    tmp.rename(rec)
+    print(f'\nrecorded {len(names)} runs in {rec}')
 
 
 if __name__ == '__main__':

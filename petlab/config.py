@@ -68,7 +68,7 @@ class TrainConfig:
     eval_every:int = setting(1, "evaluate on the valid split every N epochs (and after the last)", min=1, group='run')
     patience:int = setting(0, "stop after this many evaluations without a better valid Dice; 0: never", min=0, group='course')
     device:str = setting('auto', "'auto', 'cpu', 'cuda', 'cuda:1', ... (-g N: GPU N, -g -1: the CPU)", '-g', group='course', runtime=True, resume=True)
-    amp:str = setting('auto', "mixed precision: auto (bf16 or fp16 on CUDA, off on the CPU), fp16, bf16 or off", choices=AMP_MODES, group='speed')
+    amp:str = setting('auto', "mixed precision: auto (bf16 or fp16 on CUDA; float32 on the CPU, see petlab.train.AUTO_CPU_BF16), fp16, bf16 or off", choices=AMP_MODES, group='speed')
     num_workers:int|None = setting(None, "DataLoader worker processes; default: petlab.data.default_workers()", '-w', min=0, group='speed', runtime=True, resume=True)
     cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
     limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
@@ -125,7 +125,7 @@ def settings_table() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index('setting')
 
 # %% ../nbs/03g_config.ipynb #9ce8aac3
-RUN_FACTS = ('world_size', 'threads')   # in a run's config.json beside the settings: how it ran (processes, torch threads)
+RUN_FACTS = ('world_size', 'threads', 'precision')   # in a run's config.json beside the settings: how it ran (processes, torch threads, float32 or bf16/fp16 autocast)
 RESUME_MAY_CHANGE = tuple(f.name for f in fields(TrainConfig) if f.metadata['resume'])   # where a run trains, not what it learns
 ADDED_SETTINGS = dict(ema=0., tta=False, wd_norm=True)  # absent from older config.json files: how those runs trained
 

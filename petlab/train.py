@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #3be56cae
 from __future__ import annotations
-import contextlib, json, time, warnings
+import contextlib, functools, json, re, time, warnings
 from dataclasses import asdict
 from pathlib import Path
 import pandas as pd, torch
@@ -15,13 +15,14 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt', 'param_groups',
-           'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB', 'GradClipCB',
-           'ChannelsLastCB', 'use_channels_last', 'compile_module', 'CompileCB', 'DeepSupCB', 'EMACB',
-           'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'data_root', 'make_dls', 'make_learner', 'train']
+__all__ = ['EVENTS', 'AUTO_CPU_BF16', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt',
+           'param_groups', 'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'cpu_bf16', 'amp_dtype',
+           'MixedPrecisionCB', 'GradClipCB', 'ChannelsLastCB', 'use_channels_last', 'compile_module', 'CompileCB',
+           'DeepSupCB', 'EMACB', 'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'data_root', 'make_dls',
+           'net_spec', 'make_learner', 'train']
 
 # %% ../nbs/03_train.ipynb #176bf70a
-from .core import PetlabError, atomic_write, get_device, seed_everything
+from .core import SMALL_MODEL_PARAMS, PetlabError, atomic_write, get_device, seed_everything
 from .data import get_dls
 from .device_data import DeviceLoader, use_device_aug
 from .download import ensure_data
@@ -82,6 +83,11 @@ class Learner:
         self.aux_preds = ()  # a training step's coarser outputs, when the model returns some (deep supervision: `DeepSupCB`)
         self.cbs = []
         for cb in cbs: self.add_cb(cb)
+
+    @property
+    def precision(self) -> str:
+        "What the training step computes in: the dtype a callback autocasts it to (`MixedPrecisionCB.autocast`), else 'float32'."
+        return next((str(cb.autocast).replace('torch.', '') for cb in self.cbs if getattr(cb, 'autocast', None) is not None), 'float32')
 
     def add_cb(self, cb:Callback):
         "Attach `cb` (callbacks run in `order`)."
@@ -264,7 +270,7 @@ class ProgressCB(Callback):
         l = self.learn
         if not self.show: return
         tqdm.write(f"Dice = {DICE_DEF}{', ' + self.note if self.note else ''}; "
-                   f"train Dice is measured on the training batches as they go by")
+                   f"train Dice is measured on the training batches as they go by; training in {l.precision} on {l.device}")
         self.mbar = tqdm(total=l.n_epochs, initial=l.start_epoch, desc='epochs', unit='epoch', dynamic_ncols=True)
     def _bar(self, desc):
         if self.show: self.pbar = tqdm(total=len(self.learn.dl), desc=desc, leave=False, unit='batch', dynamic_ncols=True)
@@ -303,14 +309,27 @@ class EarlyStopCB(Callback):
                        f"(best {l.best_valid_dice:.4f} after epoch {l.best_epoch})")
 
 # %% ../nbs/03_train.ipynb #caad5254
+AUTO_CPU_BF16 = False   # True: amp='auto' on a CPU with native bf16 trains models of 2 M parameters or more in bf16 (see above)
+
+@functools.cache
+def cpu_bf16() -> bool:
+    "Whether this CPU does bf16 arithmetic natively: x86's AVX-512 BF16 or AMX, as Linux's /proc/cpuinfo lists them (False where it cannot tell)."
+    try: return re.search(r'\b(avx512_bf16|amx_bf16)\b', Path('/proc/cpuinfo').read_text()) is not None
+    except OSError: return False
+
 def amp_dtype(amp:str, # one of `AMP_MODES` (`petlab.config`)
-              device:torch.device):
+              device:torch.device,
+              n_params:int|None=None, # the model's parameters: on a CPU, 'auto' keeps models under `SMALL_MODEL_PARAMS` in float32
+              native_bf16:bool|None=None, # does the CPU compute bf16 natively? None: `cpu_bf16()`
+             ):
     "The autocast dtype for `amp` on `device`, or `None` for plain fp32."
     amp = str(amp).lower()
     if amp == 'off': return None
     if amp == 'auto':
-        if device.type != 'cuda': return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        big = n_params is None or n_params >= SMALL_MODEL_PARAMS
+        native = cpu_bf16() if native_bf16 is None else native_bf16
+        return torch.bfloat16 if device.type == 'cpu' and AUTO_CPU_BF16 and native and big else None
     if amp == 'fp16':
         if device.type != 'cuda': raise PetlabError("amp='fp16' needs a CUDA device; on the CPU use amp='off' (--amp off)")
         return torch.float16
@@ -322,6 +341,8 @@ class MixedPrecisionCB(Callback):
     "Autocast the forward pass to `dtype`; for fp16, scale the loss with a `GradScaler` and skip steps whose gradients overflow."
     order = Order.PRECISION
     def __init__(self, dtype=torch.bfloat16): self.dtype, self.scaler = dtype, None
+    @property
+    def autocast(self): return self.dtype   # what `Learner.precision` reports
     def before_fit(self):
         self.scaler = torch.amp.GradScaler(self.learn.device.type, enabled=self.dtype == torch.float16)
         if hasattr(self, '_saved'): self.scaler.load_state_dict(self._saved)
@@ -423,12 +444,11 @@ class NonFiniteCB(Callback):
             warnings.warn(f"non-finite loss ({what}) at epoch {l.epoch + 1}, batch {l.iter + 1}: step skipped")
             raise CancelBatch()
         weights_ok = all(torch.isfinite(p).all() for p in l.model.parameters())
-        amp = next((str(cb.dtype).replace('torch.', '') for cb in l.cbs if isinstance(cb, MixedPrecisionCB)), 'off (fp32)')
         raise NonFiniteLossError(
             f"the {'training' if l.training else 'validation'} loss is {what} at epoch {l.epoch + 1}, "
             f"batch {l.iter + 1} ({self.bad} in a row, {self.skipped} in all; those steps were skipped); "
             + ("the model weights are finite. " if weights_ok else "the model weights themselves are nan/inf. ")
-            + f"Mixed precision: {amp}, lr {l.lr:.2e}. Try: a lower learning rate, "
+            + f"Training in {l.precision}, lr {l.lr:.2e}. Try: a lower learning rate, "
             "amp='bf16' or amp='off' (--amp off), grad_clip=1.0 (--grad_clip 1), and check that the inputs are "
             "finite and the masks 0/1. The last good weights are in the run's last.pt / best.pt.")
 
@@ -469,9 +489,13 @@ def make_dls(cfg:TrainConfig, root:str|Path,
     return dls
 
 # %% ../nbs/03_train.ipynb #fd8036b0
+def net_spec(cfg:TrainConfig) -> dict:
+    "The network `cfg` trains, as a checkpoint records it: `{'name': ..., 'opts': ...}`, with `aux` heads when `deep_sup` is on."
+    return dict(name=cfg.model, opts={**cfg.model_opts, **({'aux': cfg.deep_sup} if cfg.deep_sup else {})})
+
 def make_learner(cfg:TrainConfig, # the settings
                  device=None, # default: `get_device(cfg.device)`
-                 model:nn.Module|None=None, # default: a fresh `get_model(cfg.model, **cfg.model_opts)` (with `aux=cfg.deep_sup` heads)
+                 model:nn.Module|None=None, # default: a fresh `get_model(**net_spec(cfg))`
                  dls=None, # default: `make_dls(cfg, data_root(cfg.data_path))`
                  cbs=(), # more callbacks (a run's files, progress, processes; a finder's sweep)
                  lr:float|None=None, # the optimiser's starting learning rate (default `cfg.lr`; the schedule takes over)
@@ -479,9 +503,9 @@ def make_learner(cfg:TrainConfig, # the settings
                 ) -> Learner:
     "The `Learner` that `cfg` describes: data, model, optimiser, schedule, loss, and the callbacks of the training step."
     device = torch.device(device) if device is not None else get_device(cfg.device)
-    amp = amp_dtype(cfg.amp, device)
     if dls is None: dls = make_dls(cfg, data_root(cfg.data_path), device=device)
-    if model is None: model = get_model(cfg.model, **{**cfg.model_opts, **({'aux': cfg.deep_sup} if cfg.deep_sup else {})})
+    if model is None: model = get_model(**net_spec(cfg))
+    amp = amp_dtype(cfg.amp, device, sum(p.numel() for p in model.parameters()))
     opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr if lr is None else lr, cfg.wd)
     sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
     step_cbs = [*([MixedPrecisionCB(amp)] if amp is not None else []), *([GradClipCB(cfg.grad_clip)] if cfg.grad_clip else []),
@@ -506,7 +530,8 @@ def _resumed(run_dir:Path, changes, held:list):
     "The run's own config with `changes` applied, and how many processes trained it (the folder locked into `held`)."
     prepare_run_dir(run_dir, resume=True, hold=held)
     cfg = resume_config(run_dir, None if changes is None else asdict(changes))
-    return cfg, json.loads((run_dir/'config.json').read_text()).get('world_size', 1)
+    saved = json.loads((run_dir/'config.json').read_text())
+    return cfg, saved.get('world_size', 1), saved.get('precision')
 
 def _train(cfg, run_dir, resume, overwrite, cbs, progress, team):
     held = []   # the main process's lock on the run folder (`petlab.runs.lock_run_dir`), held until the run ends
@@ -515,16 +540,16 @@ def _train(cfg, run_dir, resume, overwrite, cbs, progress, team):
         for f in held: f.close()
 
 def _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held):
-    cfg, saved_ws = team.shared(_resumed, run_dir, cfg, held) if resume else (cfg or TrainConfig(), team.world_size)
+    cfg, saved_ws, saved_prec = team.shared(_resumed, run_dir, cfg, held) if resume else (cfg or TrainConfig(), team.world_size, None)
     device = team.device(cfg)
     seed_everything(cfg.seed)
     dls = team.first(lambda: make_dls(cfg, data_root(cfg.data_path), team.rank, team.world_size, device))
-    model = team.prepare(get_model(cfg.model, **cfg.model_opts), cfg)
+    model = team.prepare(get_model(**net_spec(cfg)), cfg)
     if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite, hold=held)  # only now: a bad setting never touches the folder
     main = team.main   # the process that prints and writes the files
     run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps, team.all_true),
                EarlyStopCB(cfg.patience, verbose=main),
-               *([CheckpointCB(run_dir, dict(name=cfg.model, opts=dict(cfg.model_opts)), asdict(cfg), team.world_size)] if main else []),
+               *([CheckpointCB(run_dir, net_spec(cfg), asdict(cfg), team.world_size)] if main else []),
                ProgressCB(progress and main, note=f'at {cfg.size} px'), *([EMACB(cfg.ema)] if cfg.ema else []),
                *team.callbacks(), *cbs]
     learn = make_learner(cfg, device, model, dls, run_cbs, run_dir=run_dir)
@@ -538,8 +563,10 @@ def _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held):
         if progress and main:
             tqdm.write(f"resuming {run_dir} after epoch {learn.start_epoch} of {cfg.epochs}" + (
                 f" on {team.world_size} processes (before: {saved_ws}); the same batches in the same steps, but not bit for bit the "
-                "same run: BatchNorm normalises over each process's share of the batch" if saved_ws != team.world_size else ''))
+                "same run: BatchNorm normalises over each process's share of the batch" if saved_ws != team.world_size else '') + (
+                f"; it trained in {saved_prec} and goes on in {learn.precision} (amp {cfg.amp!r} on this machine): not bit for bit "
+                "the same run" if saved_prec not in (None, learn.precision) else ''))
     if main:
-        facts = dict(world_size=team.world_size, threads=torch.get_num_threads())   # how it ran (`RUN_FACTS`), beside the settings
+        facts = dict(world_size=team.world_size, threads=torch.get_num_threads(), precision=learn.precision)   # how it ran (`RUN_FACTS`)
         with atomic_write(run_dir/'config.json') as f: f.write(json.dumps({**asdict(cfg), **facts}, indent=2))
     return learn.fit(cfg.epochs, cfg.eval_every)

@@ -2,7 +2,7 @@
 scratch, 128 px, batch 8, 30 epochs, petlab's recipe): does bf16 keep the Dice, and how much faster does it train?
 Prints figures; it is not a test.
 
-    .venv/bin/python benchmarks/bench_amp_cpu.py --data DIR                 # 3 seeds of each, 2 runs at a time
+    .venv/bin/python benchmarks/bench_amp_cpu.py --data DIR                 # 5 seeds of each, 2 runs at a time
     .venv/bin/python benchmarks/bench_amp_cpu.py --data DIR --seeds 1       # a first look
     .venv/bin/python benchmarks/bench_amp_cpu.py --step_speed                # one training step, float32 vs bf16, by model size
 
@@ -30,7 +30,7 @@ def step_speed(steps=12, warmup=3, size=128, bs=8):
     import torch.nn.functional as F
     from petlab.models import get_model
     from petlab.unet import count_params
-    from petlab.train import cpu_bf16
+    from petlab.core import cpu_bf16
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, native bf16 on this CPU: {cpu_bf16()}; {size} px, batch {bs}, 1 thread, median of {steps - warmup} steps")
     print(f"{'network':<22}{'params':>10}{'fp32 img/s':>12}{'bf16 img/s':>12}{'bf16 / fp32':>13}")
@@ -58,7 +58,7 @@ def main():
     p.add_argument('--step_speed', action='store_true', help='only time one training step in float32 and bf16, by model size')
     p.add_argument('--data', help='dataset root (the ablation used the shared sample: 180 training images)')
     p.add_argument('--out', default='runs/amp-cpu', help='sweep folder (runs are reused when the script runs again)')
-    p.add_argument('--seeds', type=int, default=3)
+    p.add_argument("--seeds", type=int, default=5)
     p.add_argument('--workers', type=int, default=2, help='runs at once (each with the cores shared out)')
     a = p.parse_args()
     if a.step_speed: return step_speed()

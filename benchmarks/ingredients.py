@@ -7,7 +7,7 @@ on valid (to decide) and on test (to report). Prints figures; it is not a test.
     .venv/bin/python benchmarks/ingredients.py --data DIR --record nbs/results/ingredients   # and record it for 04_experiments
 
 The rows are `petlab.experiments.INGREDIENTS`, the runs `ingredient_configs`: in bf16 autocast, which on this kind of
-CPU trains 1.5x faster than float32 with the same Dice within the noise (03_train); every row, the base included,
+CPU trains 1.5x faster than float32 at a Dice 5 seeds do not tell apart from it (03_train); every row, the base included,
 uses it, so the comparison is fair. The base runs are those of `benchmarks/bench_amp_cpu.py` (petlab's recipe in
 bf16): found in its folder, they are copied in and reused. Runs recorded before petlab kept per-image valid scores
 get them from their best.pt. Each row is compared with the base by `petlab.sweep.compare_configs`: a paired

@@ -4,14 +4,14 @@
 
 # %% ../nbs/00a_core.ipynb #fa2686bc
 from __future__ import annotations
-import contextlib, inspect, json, numbers, os, random, tempfile, types, typing
+import contextlib, functools, inspect, json, numbers, os, random, re, tempfile, types, typing
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['DEFAULT_DATA_PATH', 'SMALL_MODEL_PARAMS', 'PetlabError', 'get_data_path', 'get_cache_dir', 'atomic_write',
-           'get_device', 'choose_threads', 'type_ok', 'type_name', 'parse_typed', 'seed_everything']
+           'get_device', 'cpu_bf16', 'choose_threads', 'type_ok', 'type_name', 'parse_typed', 'seed_everything']
 
 # %% ../nbs/00a_core.ipynb #52a1d374
 class PetlabError(Exception):
@@ -70,6 +70,14 @@ def get_device(device:str|int='auto', # 'auto', 'cpu', 'cuda', 'cuda:N', 'mps', 
         if dev.index is not None and dev.index >= n:
             raise PetlabError(f"GPU {dev.index} requested but only {n} CUDA device(s) exist (0..{n-1})")
     return dev
+
+# %% ../nbs/00a_core.ipynb #ce220686
+@functools.cache
+def cpu_bf16(cpuinfo:str='/proc/cpuinfo', # where Linux lists the CPU's flags
+            ) -> bool:
+    "Whether this CPU does bf16 arithmetic natively: x86's AVX-512 BF16 or AMX, as Linux's /proc/cpuinfo lists them (False where it cannot tell)."
+    try: return re.search(r'\b(avx512_bf16|amx_bf16)\b', Path(cpuinfo).read_text()) is not None
+    except OSError: return False
 
 # %% ../nbs/00a_core.ipynb #d9b60d85
 SMALL_MODEL_PARAMS = 2_000_000   # parameters: below this, a model trains on one torch thread

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 __all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt', 'param_groups',
            'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB', 'GradClipCB',
            'ChannelsLastCB', 'use_channels_last', 'compile_module', 'CompileCB', 'DeepSupCB', 'EMACB',
-           'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'data_root', 'make_dls', 'net_spec', 'make_learner',
-           'train']
+           'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'data_root', 'make_dls', 'net_spec', 'build_net',
+           'make_learner', 'train']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, cpu_bf16, get_device, seed_everything
@@ -482,9 +482,14 @@ def net_spec(cfg:TrainConfig) -> dict:
     "The network `cfg` trains, as a checkpoint records it: `{'name': ..., 'opts': ...}`, with `aux` heads when `deep_sup` is on."
     return dict(name=cfg.model, opts={**cfg.model_opts, **({'aux': cfg.deep_sup} if cfg.deep_sup else {})})
 
+def build_net(cfg:TrainConfig) -> nn.Module:
+    "A fresh network as `net_spec(cfg)` says (its options as keywords, so `encoder_weights` loads weights, as in `get_model`)."
+    s = net_spec(cfg)
+    return get_model(s['name'], **s['opts'])
+
 def make_learner(cfg:TrainConfig, # the settings
                  device=None, # default: `get_device(cfg.device)`
-                 model:nn.Module|None=None, # default: a fresh `get_model(**net_spec(cfg))`
+                 model:nn.Module|None=None, # default: a fresh `build_net(cfg)`
                  dls=None, # default: `make_dls(cfg, data_root(cfg.data_path))`
                  cbs=(), # more callbacks (a run's files, progress, processes; a finder's sweep)
                  lr:float|None=None, # the optimiser's starting learning rate (default `cfg.lr`; the schedule takes over)
@@ -493,7 +498,7 @@ def make_learner(cfg:TrainConfig, # the settings
     "The `Learner` that `cfg` describes: data, model, optimiser, schedule, loss, and the callbacks of the training step."
     device = torch.device(device) if device is not None else get_device(cfg.device)
     if dls is None: dls = make_dls(cfg, data_root(cfg.data_path), device=device)
-    if model is None: model = get_model(**net_spec(cfg))
+    if model is None: model = build_net(cfg)
     amp = amp_dtype(cfg.amp, device)
     opt = make_opt(cfg.opt, param_groups(model, cfg.wd, cfg.wd_norm), cfg.lr if lr is None else lr, cfg.wd)
     sched, sched_on = make_sched(cfg.sched, opt, cfg.lr, cfg.epochs, len(dls.train))
@@ -533,7 +538,7 @@ def _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held):
     device = team.device(cfg)
     seed_everything(cfg.seed)
     dls = team.first(lambda: make_dls(cfg, data_root(cfg.data_path), team.rank, team.world_size, device))
-    model = team.prepare(get_model(**net_spec(cfg)), cfg)
+    model = team.prepare(build_net(cfg), cfg)
     if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite, hold=held)  # only now: a bad setting never touches the folder
     main = team.main   # the process that prints and writes the files
     run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps, team.all_true),

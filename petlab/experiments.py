@@ -495,9 +495,10 @@ def plot_ingredients(summary:pd.DataFrame, # `ingredients_summary`'s table
     y = np.arange(len(summary))[::-1]
     a0.errorbar(summary.test_mean, y, xerr=[summary.test_mean - summary.test_low, summary.test_high - summary.test_mean],
                 fmt='o', color='C0', capsize=4, label='mean, 95% interval')
+    done = t[t.status == 'done']
     for yi, r in zip(y, summary.row):
-        a0.plot(t[(t.row == r) & (t.status == 'done')].test_dice, [yi - 0.15] * int(((t.row == r) & (t.status == 'done')).sum()),
-                '.', color='C1', alpha=0.8, label='one seed' if yi == y[0] else None)
+        seeds = done[done.row == r].test_dice
+        a0.plot(seeds, [yi - 0.15] * len(seeds), '.', color='C1', alpha=0.8, label='one seed' if yi == y[0] else None)
     a1.barh(y, summary.boundary_iou, color='C2', alpha=0.7)
     for ax, g, lab in ((a0, goal[0], 'test Dice (mean per image)'), (a1, goal[1], 'Boundary IoU (band 2% of the diagonal)')):
         ax.axvline(g, ls=':', color='k'); ax.set_xlabel(lab); ax.grid(axis='x', alpha=0.3)

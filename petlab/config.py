@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 import pandas as pd
 from .core import PetlabError, type_name, type_ok
-from .data import RECIPES
+from .data import RECIPES, check_fold
 from .metrics import LOSSES
 from .models import MODELS
 
@@ -72,6 +72,8 @@ class TrainConfig:
     num_workers:int|None = setting(None, "DataLoader worker processes; default: petlab.data.default_workers()", '-w', min=0, group='speed', runtime=True, resume=True)
     cache:bool = setting(True, "cache decoded, resized images (petlab.data.PetSegDataset)", group='speed', runtime=True, resume=True)
     limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
+    folds:int = setting(10, "cut trainval into this many folds, trainval line i in fold i % folds (10 with fold 0: the course's split; 5: five-fold cross-validation)", min=2, group='run')
+    fold:int = setting(0, "the fold held out as the valid split, 0 to folds - 1: cross-validation trains once per fold (petlab.data.load_split)", min=0, group='run')
     channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
     device_aug:bool|None = setting(None, "recipe A on whole batches on the training device (petlab.device_data); default: on for CUDA when the training split's decoded cache fits in a quarter of the GPU's memory (other random draws than albumentations')", group='recipe')
     compile:str = setting('off', "torch.compile the training step: off, on (inductor; with CUDA graphs on a GPU), or aot_eager (traces only, no code generation: checks in seconds that a model compiles)", choices=COMPILE_MODES, group='speed', runtime=True, resume=True)
@@ -83,6 +85,7 @@ class TrainConfig:
 
     def __post_init__(self):
         check_config(self)
+        check_fold(self.fold, self.folds)
         if self.deep_sup and self.model != 'resnet34_unet':
             raise PetlabError(f"deep_sup needs model resnet34_unet (the heads sit on its decoder), not {self.model!r}: set deep_sup to 0")
 

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['SPECIES', 'SPLITS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'RECIPES', 'Sample', 'read_list', 'SampleList', 'check_sample',
-           'load_split', 'load_image', 'load_trimap', 'trimap_mask', 'load_mask', 'load_pair', 'show_pair', 'Recipe',
-           'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize', 'show_augs', 'copy_paste',
-           'PetSegDataset', 'default_workers', 'SeededSampler', 'ShardSampler', 'DataLoaders', 'get_dls', 'show_batch',
-           'data_browser']
+           'check_fold', 'load_split', 'load_image', 'load_trimap', 'trimap_mask', 'load_mask', 'load_pair',
+           'show_pair', 'Recipe', 'get_recipe', 'size_hw', 'seed_transforms', 'get_transforms', 'denormalize',
+           'show_augs', 'copy_paste', 'PetSegDataset', 'default_workers', 'SeededSampler', 'ShardSampler',
+           'DataLoaders', 'get_dls', 'show_batch', 'data_browser']
 
 # %% ../nbs/00_data.ipynb #763e450e
 import os
@@ -99,17 +99,28 @@ def check_sample(s:Sample):
     if isz != tsz: raise PetlabError(f'size mismatch: image {s.image} is {isz[0]}x{isz[1]} but trimap {s.trimap} is {tsz[0]}x{tsz[1]}')
 
 # %% ../nbs/00_data.ipynb #c4fc59c8
+def check_fold(fold:int, # the fold held out as valid
+               folds:int, # how many folds
+              ):
+    "Raise a one-line `PetlabError` unless `folds` is a whole number of at least 2 and `fold` one from 0 to `folds - 1`."
+    whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    if not whole(folds) or folds < 2: raise PetlabError(f'folds must be a whole number of at least 2 (10: the course\'s split), not {folds!r}')
+    if not whole(fold) or not 0 <= fold < folds: raise PetlabError(f'fold must be a whole number from 0 to {folds - 1} (folds={folds}), not {fold!r}')
+
 def load_split(root:str|Path, # dataset root (holds images/ and annotations/)
                split:str='train', # 'train', 'valid', 'test' or 'trainval'
                on_error:str='raise', # 'raise' on a missing, unreadable or mismatched file, or 'skip' it (listed in `.skipped`)
                check:bool=True, # open every file's header now (fast) to catch problems before training
+               fold:int=0, # cross-validation: trainval line i is valid when i % folds == fold
+               folds:int=10, # how many folds trainval is cut into (fold 0 of 10: the course's split)
               ) -> SampleList:
     "The samples of `split`, in file order, labelled from list.txt."
     if split not in SPLITS: raise PetlabError(f'split must be one of {SPLITS}, not {split!r}')
     if on_error not in ('raise', 'skip'): raise PetlabError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+    check_fold(fold, folds)
     root = _check_root(root); ann = root/'annotations'
     lines = read_list(ann/('test.txt' if split == 'test' else 'trainval.txt'))
-    if split in ('train', 'valid'): lines = [l for i, l in enumerate(lines) if (i % 10 != 0) == (split == 'train')]
+    if split in ('train', 'valid'): lines = [l for i, l in enumerate(lines) if (i % folds != fold) == (split == 'train')]
     info = {l[0]: l for l in read_list(ann/'list.txt')} if (ann/'list.txt').exists() else {}
     out = SampleList(); out.skipped = []
     for line in lines:
@@ -348,10 +359,12 @@ class PetSegDataset(Dataset):
                  on_error:str='raise', # 'raise' or 'skip' bad files (listed in `.skipped`)
                  seed:int|None=None, # seed of the augmentations (an index `(i, seed)` sets the draws of one item)
                  copy_paste:float=0., # training: the fraction of images that get another training image's pet pasted on (`copy_paste`)
+                 fold:int=0, # cross-validation: the fold of trainval that is `valid` (`load_split`)
+                 folds:int=10, # how many folds (fold 0 of 10: the course's split)
                 ):
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1):
             raise PetlabError(f'limit must be a positive number of samples or None, not {limit!r}')
-        samples = load_split(root, split, on_error=on_error)
+        samples = load_split(root, split, on_error=on_error, fold=fold, folds=folds)
         self.skipped, self.samples = samples.skipped, list(samples)[:limit]
         self.split, self.size, self.recipe, self.train = split, size_hw(size), get_recipe(recipe).name, train
         self.tfms = get_transforms(recipe, self.size, train, seed=seed)
@@ -443,6 +456,8 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
             rank:int=0, # this process's rank in a distributed run
             world_size:int=1, # number of processes: each loads its shard of every split
             copy_paste:float=0., # the fraction of training images that get another one's pet pasted on (`copy_paste`)
+            fold:int=0, # cross-validation: the fold of trainval that is `valid` (`load_split`)
+            folds:int=10, # how many folds (fold 0 of 10: the course's split)
            ) -> DataLoaders:
     "DataLoaders for train (shuffled, augmented; `.train.sampler.set_epoch(e)` to resume), valid and test (in order, resize + normalise)."
     if world_size > 1 and bs % world_size:
@@ -454,7 +469,7 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
     kw = dict(batch_size=bs // world_size, num_workers=nw, pin_memory=torch.cuda.is_available(),
               persistent_workers=nw > 0, **({'prefetch_factor': 4} if nw > 0 else {}))
     ds = {s: PetSegDataset(root, s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed,
-                           copy_paste=copy_paste) for s in ('train', 'valid', 'test')}
+                           copy_paste=copy_paste, fold=fold, folds=folds) for s in ('train', 'valid', 'test')}
     def ev(s): return dict(sampler=ShardSampler(len(ds[s]), rank, world_size)) if world_size > 1 else dict(shuffle=False)
     return DataLoaders(
         DataLoader(ds['train'], sampler=SeededSampler(len(ds['train']), seed, rank, world_size),

@@ -67,12 +67,12 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
             ) -> dict:
     "Every measure of a model on a split, at the training size and at full resolution: `summary`, `per_image`, `thresholds`, ..."
     model, meta = load_model(model_or_ckpt)
-    s = ckpt_settings(meta, size=size, recipe=recipe, data_path=data_path, tta=tta)
+    s = ckpt_settings(meta, size=size, recipe=recipe, data_path=data_path, tta=tta, fold=None, folds=None)   # the run's own valid fold
     tta = s['tta']
     if not 0 < thresh < 1: raise PetlabError(f"thresh must be between 0 and 1 (a probability), not {thresh}")
     if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1: raise PetlabError(f"bs (batch size, -b) must be a positive whole number, not {bs!r}")
     root = data_root(s['data_path'])
-    ds = PetSegDataset(root, split, s['size'], s['recipe'], train=False, cache=cache, limit=limit)
+    ds = PetSegDataset(root, split, s['size'], s['recipe'], train=False, cache=cache, limit=limit, fold=s['fold'], folds=s['folds'])
     if len(ds) == 0: raise PetlabError(f"the {split} split of {root} has no images: nothing to evaluate")
     dev = get_device(device)
     model = _prepare(model, dev, compile)
@@ -126,7 +126,7 @@ def evaluate(model_or_ckpt:nn.Module|str|Path, # a model, a checkpoint file such
                 full=fz, summary=summary, thresholds=th_table, n=len(per_image), n_band=n_band,
                 per_species=per_image.groupby('species').dice.mean().to_dict(), per_image=per_image,
                 empty_pred_frac=(cs[:, k, 1] == 0).double().mean().item(), split=split, size=s['size'], recipe=s['recipe'],
-                root=str(root), trained_size=trained, thresh=thresh, tta=tta,
+                root=str(root), trained_size=trained, thresh=thresh, tta=tta, fold=s['fold'], folds=s['folds'],
                 definition=f"{DICE_DEF}, at {s['size']} px" + (f" (threshold {thresh})" if thresh != 0.5 else "") + (", flip TTA" if tta else ""))
 
 # %% ../nbs/03c_evaluate.ipynb #a5302123
@@ -268,7 +268,7 @@ def show_worst(model, # the model `res` was measured with (or its checkpoint / .
     model, _ = load_model(model)
     pi = res['per_image'].sort_values('dice_full')
     pick = pd.concat([g.head(k) for _, g in pi.groupby('species')])
-    samples = {s_.name: s_ for s_ in load_split(res['root'], res['split'])}
+    samples = {s_.name: s_ for s_ in load_split(res['root'], 'test' if res['split'] == 'test' else 'trainval', check=False)}   # any fold's
     fig, axs = plt.subplots(len(pick), 4, figsize=(11, 2.8*len(pick)), squeeze=False, layout='constrained')
     for row, (_, r) in zip(axs, pick.iterrows()):
         smp = samples[r['name']]

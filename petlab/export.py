@@ -168,8 +168,8 @@ def export_int8(ckpt:str|Path, # a petlab checkpoint, e.g. a run's best.pt
     if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise PetlabError(f'n (calibration images) must be a positive whole number, not {n!r}')
     check_output_file(path, ' (-o)')
     _, meta = load_checkpoint(ckpt)
-    s = ckpt_settings(meta, size=None, recipe=None, data_path=data_path)
-    ds = PetSegDataset(ensure_data(s['data_path'], download=False), 'train', s['size'], s['recipe'], limit=n)
+    s = ckpt_settings(meta, size=None, recipe=None, data_path=data_path, fold=None, folds=None)
+    ds = PetSegDataset(ensure_data(s['data_path'], download=False), 'train', s['size'], s['recipe'], limit=n, fold=s['fold'], folds=s['folds'])
     calib = torch.stack([ds[i][0] for i in range(len(ds))])
     with tempfile.TemporaryDirectory() as d:
         return quantize_int8(export_onnx(ckpt, Path(d)/'fp32.onnx', opset=opset), path, calib)

@@ -95,7 +95,7 @@ def load_checkpoint(path:str|Path, # a `.pt` written by `save_checkpoint` (e.g. 
     return model.eval(), meta
 
 # %% ../nbs/03b_runs.ipynb #213f9d31
-CKPT_DEFAULTS = dict(size=256, recipe='none', data_path=None, tta=False)  # for a model that comes without a config
+CKPT_DEFAULTS = dict(size=256, recipe='none', data_path=None, tta=False, fold=0, folds=10)  # for a model that comes without a config
 
 def ckpt_settings(meta:dict|None, # a checkpoint's meta (from `load_checkpoint`), or None for a bare model
                   **given, # settings the user gave: `None` means "not given"

@@ -469,7 +469,8 @@ def make_dls(cfg:TrainConfig, root:str|Path,
             ):
     "`get_dls` for `cfg` (this process's shard in a distributed run), keeping only the first `cfg.limit` images of each split."
     dls = get_dls(root, size=cfg.size, bs=cfg.bs, recipe=cfg.recipe, num_workers=cfg.num_workers,
-                  cache=cfg.cache, seed=cfg.seed, limit=cfg.limit, rank=rank, world_size=world_size, copy_paste=cfg.copy_paste)
+                  cache=cfg.cache, seed=cfg.seed, limit=cfg.limit, rank=rank, world_size=world_size, copy_paste=cfg.copy_paste,
+                  fold=cfg.fold, folds=cfg.folds)
     if len(dls.train) == 0:
         raise PetlabError(f"no training batches: {len(dls.train.dataset)} training images and bs={cfg.bs}; use a smaller batch size (-b)")
     if len(dls.valid.dataset) == 0: raise PetlabError(f"the valid split of {root} is empty: the best model cannot be chosen")

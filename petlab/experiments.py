@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['STUDY_AXES', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'ABLATION_BASE', 'ABLATION', 'ABLATION_SEEDS', 'INGREDIENTS',
-           'INGREDIENT_SEEDS', 'recorded_summary', 'train_size', 'preset_data', 'study_configs', 'data_label',
-           'preset_label', 'run_study', 'report', 'data_fingerprint', 'sweep_cache_dir', 'plot_bs_studies',
-           'plot_lr_study', 'check_recorded', 'mean_interval', 'paired_difference', 'ablation_configs',
-           'ablation_winner', 'ablation_summary', 'plot_ablation', 'run_ablation', 'ablation_parent',
-           'ablation_compare', 'check_ablation', 'ingredient_configs', 'ingredients_summary', 'check_ingredients',
-           'plot_ingredients']
+           'COMBINATIONS', 'INGREDIENT_SEEDS', 'CV_FOLDS', 'recorded_summary', 'train_size', 'preset_data',
+           'study_configs', 'data_label', 'preset_label', 'run_study', 'report', 'data_fingerprint', 'sweep_cache_dir',
+           'plot_bs_studies', 'plot_lr_study', 'check_recorded', 'mean_interval', 'paired_difference',
+           'ablation_configs', 'ablation_winner', 'ablation_summary', 'plot_ablation', 'run_ablation',
+           'ablation_parent', 'ablation_compare', 'check_ablation', 'ingredient_configs', 'ingredients_summary',
+           'check_ingredients', 'plot_ingredients', 'cv_configs', 'cv_valid', 'cv_compare', 'check_cv', 'plot_cv']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
 import hashlib
@@ -446,17 +446,25 @@ INGREDIENTS = (  # (row, its settings on top of petlab's recipe at the ablation'
     ('bs 4', dict(bs=4)),
     ('deep_sup 3', dict(deep_sup=3)),
 )
+COMBINATIONS = (  # rows only cross-validated (`cv_configs`): a combination, and the base given the same time by more epochs
+    ('bs 4 + deep_sup 3', dict(bs=4, deep_sup=3)),
+    ('epochs 36', dict(epochs=36)),
+)
 INGREDIENT_SEEDS = (0, 1, 2)
 
 def ingredient_configs(data_path=None, # dataset root; default `demo_data_path()`
                        seeds=INGREDIENT_SEEDS, # one run per seed for every row
-                       rows=None, # only these rows (and the base); default: all
+                       rows=None, # only these rows (and the base), of `INGREDIENTS` or `COMBINATIONS`; default: all of `INGREDIENTS`
                        **overrides # settings applied to every run
                       ) -> list:
     "`(row, settings)` for every run of the ingredients study: `ABLATION_BASE` with `PETLAB_RECIPE`, in bf16, plus the row's settings, once per seed"
+    known = dict(INGREDIENTS + COMBINATIONS)
+    if rows is not None and (bad := [r for r in rows if r not in known]):
+        raise PetlabError(f"no ingredient row {bad[0]!r}: choose from {', '.join(map(repr, known))}")
     data_path = str(Path(data_path or demo_data_path()).expanduser().resolve())
-    return [(r, {**ABLATION_BASE, **PETLAB_RECIPE, 'amp': 'bf16', **changes, 'data_path': data_path, **overrides, 'seed': seed})
-            for r, changes in INGREDIENTS if rows is None or r == 'base' or r in rows for seed in seeds]
+    chosen = [r for r, _ in INGREDIENTS] if rows is None else ['base'] + [r for r in known if r in rows and r != 'base']
+    return [(r, {**ABLATION_BASE, **PETLAB_RECIPE, 'amp': 'bf16', **known[r], 'data_path': data_path, **overrides, 'seed': seed})
+            for r in chosen for seed in seeds]
 
 # %% ../nbs/04_experiments.ipynb #430d52fe
 def ingredients_summary(t:pd.DataFrame, # a table of the study's runs, with `row`
@@ -504,4 +512,87 @@ def plot_ingredients(summary:pd.DataFrame, # `ingredients_summary`'s table
         ax.axvline(g, ls=':', color='k'); ax.set_xlabel(lab); ax.grid(axis='x', alpha=0.3)
     a0.set_yticks(y, summary.row); a0.legend(loc='upper right', fontsize=8)
     if title: fig.suptitle(title)
+    return _save(fig, fname)
+
+# %% ../nbs/04_experiments.ipynb #db526039
+CV_FOLDS = 5
+
+def cv_configs(rows:list, # rows of `INGREDIENTS` or `COMBINATIONS` to cross-validate (the base always comes too)
+               data_path=None, # dataset root; default `demo_data_path()`
+               folds:int=CV_FOLDS, # trainval cut into this many folds: one run per fold and row
+               seed:int=0, # one seed for every run: the folds already vary the data and the draws
+               **overrides # settings applied to every run
+              ) -> list:
+    "`(row, settings)` for the cross-validation of ingredient rows against the base: each row once per fold, on the study's settings"
+    return [(r, {**c, 'folds': folds, 'fold': f}) for f in range(folds)
+            for r, c in ingredient_configs(data_path, (seed,), rows=rows, **overrides)]
+
+def _cv_runs(d:pd.DataFrame, row:str) -> pd.DataFrame:
+    "The finished runs of `row`, one per fold in fold order, or a one-line error naming the missing folds"
+    g = d[d.row == row].sort_values('fold')
+    k = int(g.folds.iloc[0]) if len(g) else CV_FOLDS
+    if list(g.fold.astype(int)) != list(range(k)):
+        raise PetlabError(f"the cross-validation of {row!r} has finished folds {sorted(g.fold.astype(int).tolist())} of 0-{k - 1}: "
+                          "run the missing ones (benchmarks/ingredients.py --cv) before comparing")
+    return g
+
+def cv_valid(sweep_dir, # the sweep folder
+             names:list, # one row's runs, in fold order
+            ) -> pd.DataFrame:
+    "The per-image valid scores of a cross-validation's runs, one after the other: every trainval image once, scored by the run that held it out"
+    return pd.concat([pd.read_csv(Path(sweep_dir)/'runs'/n/'valid_per_image.csv') for n in names], ignore_index=True)
+
+def cv_compare(t:pd.DataFrame, # the runs, with `row`, `fold`, `folds` and `status`
+               sweep_dir, # their sweep folder
+               base:str='base', # the row the others are compared with
+               n_boot:int=2000,
+              ) -> pd.DataFrame:
+    "Each row against `base`: valid paired over every trainval image (decides), test over the test images and the folds' runs (reports)"
+    d = t[t.status == 'done']
+    b = _cv_runs(d, base); vb = cv_valid(sweep_dir, list(b.name)); tb = per_image(sweep_dir, list(b.name))
+    out = [dict(row=base, runs=len(b), n_valid=len(vb), valid_mean=vb.dice.mean(), valid_biou=vb.boundary_iou.mean(),
+                test_mean=tb.mean(), train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in b.name]))]
+    for r in [r for r, _ in INGREDIENTS + COMBINATIONS if r != base and r in set(d.row)]:
+        g = _cv_runs(d, r); va = cv_valid(sweep_dir, list(g.name))
+        if list(va.name) != list(vb.name): raise PetlabError(f"{r!r} was validated on other images than {base!r}: not the same folds")
+        v, te = paired_bootstrap(va.dice, vb.dice, n_boot), paired_bootstrap(per_image(sweep_dir, list(g.name)), tb, n_boot)
+        out.append(dict(row=r, runs=len(g), n_valid=len(va), valid_mean=va.dice.mean(), valid_biou=va.boundary_iou.mean(),
+                        test_mean=te['diff'] + tb.mean(), train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in g.name]),
+                        valid_diff=v['diff'], valid_low=v['low'], valid_high=v['high'],
+                        verdict={'a': 'better', 'b': 'worse', 'noise': 'noise'}[v['verdict']],
+                        test_diff=te['diff'], test_low=te['low'], test_high=te['high']))
+    return pd.DataFrame(out)
+
+def check_cv(rec_dir, # a folder of a recorded cross-validation, e.g. nbs/results/ingredients-cv
+            ) -> dict:
+    "Check that a recorded cross-validation holds the runs `cv_configs` makes today for its rows, finished; returns its provenance"
+    prov = read_provenance(rec_dir)
+    want = [run_name(c) for _, c in cv_configs(prov['rows'], prov['data_path'], prov['folds'], prov['seeds'][0])]
+    check_recorded_table(Path(rec_dir)/'cv.csv', want, '`cv_configs`',
+                         f"the study changed since {prov['started'][:10]}? record it again (benchmarks/ingredients.py --cv ... --record)")
+    return prov
+
+# %% ../nbs/04_experiments.ipynb #692f5466
+def plot_cv(cmp:pd.DataFrame, # `cv_compare`'s table: the base first, then the rows
+            t:pd.DataFrame, # the runs, with `row`, `fold`, `folds` and `status`
+            sweep_dir, # their sweep folder
+            title:str='', fname=None,
+           ):
+    "Each row minus the base: one dot per fold (its held-out images), then valid over all trainval images (decides) and test (reports), each with its 95% interval; zero dotted"
+    d, base = t[t.status == 'done'], cmp.row.iloc[0]
+    b = _cv_runs(d, base)
+    rows = list(cmp.row.iloc[1:])
+    fig, ax = plt.subplots(figsize=(8, 1.1 * len(rows) + 1.5), layout='constrained')
+    ticks, labels = [], []
+    for i, r in enumerate(rows):
+        c, y = cmp.set_index('row').loc[r], 4 * (len(rows) - 1 - i)
+        folds = [cv_valid(sweep_dir, [n]).dice.mean() - cv_valid(sweep_dir, [m]).dice.mean() for n, m in zip(_cv_runs(d, r).name, b.name)]
+        ax.plot(folds, [y + 2] * len(folds), 'o', color='C1', alpha=0.7, label='one fold: its held-out images' if i == 0 else None)
+        for yy, s, col, lab in ((y + 1, 'valid', 'C0', 'valid: every trainval image (decides)'), (y, 'test', 'C2', 'test (reports)')):
+            ax.errorbar(c[f'{s}_diff'], yy, xerr=[[c[f'{s}_diff'] - c[f'{s}_low']], [c[f'{s}_high'] - c[f'{s}_diff']]],
+                        fmt='o', color=col, capsize=4, label=f'{lab}, 95% interval' if i == 0 else None)
+        ticks += [y + 2, y + 1, y]; labels += [f'{r}: per fold', 'valid, paired', 'test, paired']
+    ax.axvline(0, ls=':', color='k'); ax.set_yticks(ticks, labels); ax.grid(axis='x', alpha=0.3)
+    ax.set_xlabel(f'Dice difference: row minus {base!r} (mean per image)'); ax.legend(loc='best', fontsize=8)
+    if title: ax.set_title(title)
     return _save(fig, fname)

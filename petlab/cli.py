@@ -75,6 +75,7 @@ def add_config_args(p:argparse.ArgumentParser, # the parser to extend
         md, default, g = f.metadata, getattr(d, f.name), groups[f.metadata['group']]
         flags = [*([md['short']] if md.get('short') else []), f'--{f.name}', *md.get('aliases', ())]
         help = CLI_HELP.get(f.name, md['help']) + f" (default: {json.dumps(default) if isinstance(default, dict) else default})"
+        help = help.replace('%', '%%')   # plain text, not one of argparse's %(default)s templates: 'i % folds' must print as written
         if bool in (hints[f.name], *typing.get_args(hints[f.name])):
             g.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help)
         else:

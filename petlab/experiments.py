@@ -429,14 +429,18 @@ def ablation_compare(t:pd.DataFrame, # `run_ablation`'s table: one row per run, 
     return pd.DataFrame(rows)
 
 # %% ../nbs/04_experiments.ipynb #bae15f19
+def _check_study(rec_dir, table:str, configs, what:str, command:str) -> dict:
+    "Check the recorded `table` of `rec_dir` against the runs `configs(provenance)` makes today; returns the provenance"
+    prov = read_provenance(rec_dir)
+    want = list(dict.fromkeys(run_name(c) for _, c in configs(prov)))
+    check_recorded_table(Path(rec_dir)/table, want, what, f"the study changed since {prov['started'][:10]}? record it again ({command})")
+    return prov
+
 def check_ablation(rec_dir, # a folder of recorded ablation results, e.g. nbs/results/ablation
                   ) -> dict:
     "Check that a recorded ablation is the runs `ablation_configs` makes today, with the files the plots read; returns its provenance"
-    prov = read_provenance(rec_dir)
-    want = list(dict.fromkeys(run_name(c) for _, c in ablation_configs(prov['data_path'], prov['seeds'])))
-    check_recorded_table(Path(rec_dir)/'ablation.csv', want, '`ABLATION`',
-                         f"the ablation changed since {prov['started'][:10]}? record it again (petlab_sweep --study ablation)")
-    return prov
+    return _check_study(rec_dir, 'ablation.csv', lambda p: ablation_configs(p['data_path'], p['seeds']), '`ABLATION`',
+                        'petlab_sweep --study ablation')
 
 # %% ../nbs/04_experiments.ipynb #d55206d9
 INGREDIENTS = (  # (row, its settings on top of petlab's recipe at the ablation's budget)
@@ -486,11 +490,8 @@ def ingredients_summary(t:pd.DataFrame, # a table of the study's runs, with `row
 def check_ingredients(rec_dir, # a folder of recorded ingredient results, e.g. nbs/results/ingredients
                      ) -> dict:
     "Check that recorded ingredient results are the runs `ingredient_configs` makes today, with the files the summary reads; returns their provenance"
-    prov = read_provenance(rec_dir)
-    want = [run_name(c) for _, c in ingredient_configs(prov['data_path'], prov['seeds'])]
-    check_recorded_table(Path(rec_dir)/'ingredients.csv', want, '`INGREDIENTS`',
-                         f"the study changed since {prov['started'][:10]}? record it again (benchmarks/ingredients.py --record)")
-    return prov
+    return _check_study(rec_dir, 'ingredients.csv', lambda p: ingredient_configs(p['data_path'], p['seeds']), '`INGREDIENTS`',
+                        'benchmarks/ingredients.py --record')
 
 # %% ../nbs/04_experiments.ipynb #2a05ee2a
 def plot_ingredients(summary:pd.DataFrame, # `ingredients_summary`'s table
@@ -566,11 +567,8 @@ def cv_compare(t:pd.DataFrame, # the runs, with `row`, `fold`, `folds` and `stat
 def check_cv(rec_dir, # a folder of a recorded cross-validation, e.g. nbs/results/ingredients-cv
             ) -> dict:
     "Check that a recorded cross-validation holds the runs `cv_configs` makes today for its rows, finished; returns its provenance"
-    prov = read_provenance(rec_dir)
-    want = [run_name(c) for _, c in cv_configs(prov['rows'], prov['data_path'], prov['folds'], prov['seeds'][0])]
-    check_recorded_table(Path(rec_dir)/'cv.csv', want, '`cv_configs`',
-                         f"the study changed since {prov['started'][:10]}? record it again (benchmarks/ingredients.py --cv ... --record)")
-    return prov
+    return _check_study(rec_dir, 'cv.csv', lambda p: cv_configs(p['rows'], p['data_path'], p['folds'], p['seeds'][0]), '`cv_configs`',
+                        'benchmarks/ingredients.py --cv ... --record')
 
 # %% ../nbs/04_experiments.ipynb #692f5466
 def plot_cv(cmp:pd.DataFrame, # `cv_compare`'s table: the base first, then the rows

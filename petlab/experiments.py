@@ -28,7 +28,7 @@ from .lr_find import LRFind, plot_lr_find
 from .config import COMMON_RECIPE, PETLAB_RECIPE
 from .sweep import (best_run, breakdown, check_recorded_table, compare_configs, grid, paired_bootstrap, per_image, plot_breakdown, plot_curves,
                           plot_gallery, plot_vs, read_provenance, results_table, run_name, seed_table, steps_per_epoch, sweep,
-                          with_seeds, with_steps, _history, _save)
+                          with_seeds, with_steps, VERDICT_WORDS, _history, _save)
 
 # %% ../nbs/04_experiments.ipynb #cc395c61
 STUDY_AXES = dict(networks='model', bs='bs', bs_steps='bs', lr='lr', prep='recipe')   # the setting each study varies
@@ -425,7 +425,7 @@ def ablation_compare(t:pd.DataFrame, # `run_ablation`'s table: one row per run, 
         if ref not in names: continue   # its parent did not finish
         c = paired_bootstrap(per_image(sweep_dir, names[s], split=split), per_image(sweep_dir, names[ref], split=split), n_boot)
         rows.append(dict(step=s, against=ref, seeds=min(len(names[s]), len(names[ref])), diff=c['diff'], low=c['low'], high=c['high'],
-                         verdict={'a': 'better', 'b': 'worse', 'noise': 'noise'}[c['verdict']]))
+                         verdict=VERDICT_WORDS[c['verdict']]))
     return pd.DataFrame(rows)
 
 # %% ../nbs/04_experiments.ipynb #bae15f19
@@ -540,8 +540,8 @@ def _cv_runs(d:pd.DataFrame, row:str) -> pd.DataFrame:
 def cv_valid(sweep_dir, # the sweep folder
              names:list, # one row's runs, in fold order
             ) -> pd.DataFrame:
-    "The per-image valid scores of a cross-validation's runs, one after the other: every trainval image once, scored by the run that held it out"
-    return pd.concat([pd.read_csv(Path(sweep_dir)/'runs'/n/'valid_per_image.csv') for n in names], ignore_index=True)
+    "The per-image valid scores of a cross-validation's runs, one after the other, with their `fold`: every trainval image once, scored by the run that held it out"
+    return pd.concat([pd.read_csv(Path(sweep_dir)/'runs'/n/'valid_per_image.csv').assign(fold=f) for f, n in enumerate(names)], ignore_index=True)
 
 def cv_compare(t:pd.DataFrame, # the runs, with `row`, `fold`, `folds` and `status`
                sweep_dir, # their sweep folder
@@ -550,18 +550,18 @@ def cv_compare(t:pd.DataFrame, # the runs, with `row`, `fold`, `folds` and `stat
               ) -> pd.DataFrame:
     "Each row against `base`: valid paired over every trainval image (decides), test over the test images and the folds' runs (reports)"
     d = t[t.status == 'done']
-    b = _cv_runs(d, base); vb = cv_valid(sweep_dir, list(b.name)); tb = per_image(sweep_dir, list(b.name))
-    out = [dict(row=base, runs=len(b), n_valid=len(vb), valid_mean=vb.dice.mean(), valid_biou=vb.boundary_iou.mean(),
-                test_mean=tb.mean(), train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in b.name]))]
+    def scores(r):   # a row's runs, its valid scores (every trainval image once), its test scores [runs, images], and a line of the table
+        g = _cv_runs(d, r); va, te = cv_valid(sweep_dir, list(g.name)), per_image(sweep_dir, list(g.name))
+        return va, te, dict(row=r, runs=len(g), n_valid=len(va), valid_mean=va.dice.mean(), valid_biou=va.boundary_iou.mean(),
+                            test_mean=te.mean(), train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in g.name]))
+    vb, tb, line = scores(base)
+    out = [line]
     for r in [r for r, _ in INGREDIENTS + COMBINATIONS if r != base and r in set(d.row)]:
-        g = _cv_runs(d, r); va = cv_valid(sweep_dir, list(g.name))
+        va, te, line = scores(r)
         if list(va.name) != list(vb.name): raise PetlabError(f"{r!r} was validated on other images than {base!r}: not the same folds")
-        v, te = paired_bootstrap(va.dice, vb.dice, n_boot), paired_bootstrap(per_image(sweep_dir, list(g.name)), tb, n_boot)
-        out.append(dict(row=r, runs=len(g), n_valid=len(va), valid_mean=va.dice.mean(), valid_biou=va.boundary_iou.mean(),
-                        test_mean=te['diff'] + tb.mean(), train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in g.name]),
-                        valid_diff=v['diff'], valid_low=v['low'], valid_high=v['high'],
-                        verdict={'a': 'better', 'b': 'worse', 'noise': 'noise'}[v['verdict']],
-                        test_diff=te['diff'], test_low=te['low'], test_high=te['high']))
+        v, tt = paired_bootstrap(va.dice, vb.dice, n_boot), paired_bootstrap(te, tb, n_boot)
+        out.append(dict(line, valid_diff=v['diff'], valid_low=v['low'], valid_high=v['high'], verdict=VERDICT_WORDS[v['verdict']],
+                        test_diff=tt['diff'], test_low=tt['low'], test_high=tt['high']))
     return pd.DataFrame(out)
 
 def check_cv(rec_dir, # a folder of a recorded cross-validation, e.g. nbs/results/ingredients-cv
@@ -578,13 +578,14 @@ def plot_cv(cmp:pd.DataFrame, # `cv_compare`'s table: the base first, then the r
            ):
     "Each row minus the base: one dot per fold (its held-out images), then valid over all trainval images (decides) and test (reports), each with its 95% interval; zero dotted"
     d, base = t[t.status == 'done'], cmp.row.iloc[0]
-    b = _cv_runs(d, base)
+    vb = cv_valid(sweep_dir, list(_cv_runs(d, base).name))
     rows = list(cmp.row.iloc[1:])
     fig, ax = plt.subplots(figsize=(8, 1.1 * len(rows) + 1.5), layout='constrained')
     ticks, labels = [], []
     for i, r in enumerate(rows):
         c, y = cmp.set_index('row').loc[r], 4 * (len(rows) - 1 - i)
-        folds = [cv_valid(sweep_dir, [n]).dice.mean() - cv_valid(sweep_dir, [m]).dice.mean() for n, m in zip(_cv_runs(d, r).name, b.name)]
+        va = cv_valid(sweep_dir, list(_cv_runs(d, r).name))
+        folds = (va.dice - vb.dice).groupby(va.fold).mean()   # the same images on both sides, fold by fold
         ax.plot(folds, [y + 2] * len(folds), 'o', color='C1', alpha=0.7, label='one fold: its held-out images' if i == 0 else None)
         for yy, s, col, lab in ((y + 1, 'valid', 'C0', 'valid: every trainval image (decides)'), (y, 'test', 'C2', 'test (reports)')):
             ax.errorbar(c[f'{s}_diff'], yy, xerr=[[c[f'{s}_diff'] - c[f'{s}_low']], [c[f'{s}_high'] - c[f'{s}_diff']]],

@@ -13,7 +13,7 @@ from .core import PetlabError
 from .unet import Up, crop_or_pad
 
 # %% auto #0
-__all__ = ['Conv1x1', 'BasicBlock', 'make_layer', 'ResNet34Encoder', 'ResNet34UNet', 'load_encoder_weights']
+__all__ = ['Conv1x1', 'BasicBlock', 'make_layer', 'ResNet34Encoder', 'ResNet34UNet', 'resnet_init', 'load_encoder_weights']
 
 # %% ../nbs/02_resnet34_unet.ipynb #11f09cfd
 class Conv1x1(nn.Conv2d):
@@ -98,11 +98,14 @@ class ResNet34UNet(nn.Module):
                  base:int=64, # encoder stem width (64 = ResNet34); the decoder scales with it
                  upsample:str='transpose', # 'transpose' (2×2 transposed conv, the report's) or 'bilinear'
                  aux:int=0, # deep supervision: 1×1 heads on the last `aux` stages before full size (0-4; see below)
+                 init:str='default', # 'default' (PyTorch's) or 'resnet' (`resnet_init`: He's, with each residual branch starting at zero)
                 ):
         super().__init__()
         if isinstance(aux, bool) or not isinstance(aux, int) or not 0 <= aux <= 4:
             raise PetlabError(f"aux must be a whole number from 0 to 4 (heads on the decoder stages at 1/2, 1/4, 1/8, 1/16), not {aux!r}")
-        self.spec = dict(name='resnet34_unet', opts=dict(n_in=n_in, n_out=n_out, base=base, upsample=upsample, **({'aux': aux} if aux else {})))
+        if init not in ('default', 'resnet'): raise PetlabError(f"init must be 'default' or 'resnet' (He's, residual branches from zero), not {init!r}")
+        self.spec = dict(name='resnet34_unet', opts=dict(n_in=n_in, n_out=n_out, base=base, upsample=upsample,
+                                                         **({'aux': aux} if aux else {}), **({'init': init} if init != 'default' else {})))
         self.encoder = ResNet34Encoder(n_in, base)
         b = base
         self.decoder = nn.ModuleList([Up(8*b, 4*b, 4*b, upsample),   # 1/32 → 1/16, skip layer3
@@ -112,6 +115,7 @@ class ResNet34UNet(nn.Module):
                                       Up(b, b//2, 0, upsample)])     # → full size, no skip
         self.head = nn.Conv2d(b // 2, n_out, 1)
         self.aux = nn.ModuleList([nn.Conv2d(c, n_out, 1) for c in (b, b, 2*b, 4*b)[:aux]])   # at 1/2, 1/4, 1/8, 1/16
+        if init == 'resnet': resnet_init(self.encoder); resnet_init(self.decoder)
 
     def forward(self, x):
         *skips, y = self.encoder(x)
@@ -120,6 +124,18 @@ class ResNet34UNet(nn.Module):
         out = self.head(crop_or_pad(y, x))
         if not (self.training and len(self.aux)): return out
         return (out, *[h(f) for h, f in zip(self.aux, ys[-2::-1])])   # training with aux heads: the logits, then finest to coarsest
+
+# %% ../nbs/02_resnet34_unet.ipynb #b8180bab
+def resnet_init(module:nn.Module) -> nn.Module:
+    "He-normal (fan-out) convolution weights, BatchNorm at γ=1, β=0, and γ=0 in the last BatchNorm of every `BasicBlock`; in place."
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
+            if m.bias is not None: nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
+    for m in module.modules():
+        if isinstance(m, BasicBlock): nn.init.zeros_(m.bn2.weight)
+    return module
 
 # %% ../nbs/02_resnet34_unet.ipynb #83153c98
 def load_encoder_weights(model:ResNet34UNet, # the model whose `encoder` receives the weights

@@ -114,15 +114,11 @@ def record(t, out, rec, data, overwrite, table, facts):
     t.to_csv(tmp/table, index=False)
     stamps = [datetime.datetime.fromtimestamp(os.path.getmtime(out/'runs'/n/f), datetime.timezone.utc)
               for n in names for f in ('config.json', 'result.json')]
-    git = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
-    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), '?') \
-        if Path('/proc/cpuinfo').exists() else platform.processor()
     n = {s: len(load_split(data, s)) for s in ('train', 'valid', 'test')}
     prov = dict(**facts,
                 started=min(stamps).strftime('%Y-%m-%dT%H:%M:%SZ'), ended=max(stamps).strftime('%Y-%m-%dT%H:%M:%SZ'),
-                git_commit=git,
-                machine=dict(nproc=os.cpu_count(), cpu_model=cpu, torch_threads=1, python=platform.python_version(),
-                             torch=torch.__version__, platform=platform.platform(),
+                git_commit=git_commit(),
+                machine=dict(**machine(), torch_threads=1,
                              note="2 runs at a time on 2 cores, one torch thread each; other work (tests, editing) shared the cores "
                                   "at times, so wall times are upper bounds"),
                 data_path=data, data=f"{Path(data).name}: {n['train']} train / {n['valid']} valid / {n['test']} test images",
@@ -134,6 +130,19 @@ def record(t, out, rec, data, overwrite, table, facts):
     tmp.rename(rec)
     print(f'\nrecorded {len(names)} runs in {rec}')
 
+
+
+def git_commit() -> str:
+    "The commit checked out in the working directory (the recording's code is its working tree)."
+    return subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True).stdout.strip()
+
+
+def machine() -> dict:
+    "Where a study ran: cores, CPU model, Python, torch and the platform."
+    info = Path('/proc/cpuinfo')
+    cpu = next((l.split(':', 1)[1].strip() for l in info.read_text().splitlines() if l.startswith('model name')), '?') \
+        if info.exists() else platform.processor()
+    return dict(nproc=os.cpu_count(), cpu_model=cpu, python=platform.python_version(), torch=torch.__version__, platform=platform.platform())
 
 if __name__ == '__main__':
     main()

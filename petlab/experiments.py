@@ -450,9 +450,11 @@ INGREDIENTS = (  # (row, its settings on top of petlab's recipe at the ablation'
     ('bs 4', dict(bs=4)),
     ('deep_sup 3', dict(deep_sup=3)),
 )
-COMBINATIONS = (  # rows only cross-validated (`cv_configs`): a combination, and the base given the same time by more epochs
+COMBINATIONS = (  # rows only cross-validated (`cv_configs`): a combination, the base given its time, half the peak lr, ResNet's initialisation
     ('bs 4 + deep_sup 3', dict(bs=4, deep_sup=3)),
     ('epochs 36', dict(epochs=36)),
+    ('lr 5e-4', dict(lr=5e-4)),
+    ('init resnet', dict(model_opts=dict(init='resnet'))),
 )
 INGREDIENT_SEEDS = (0, 1, 2)
 
@@ -592,6 +594,6 @@ def plot_cv(cmp:pd.DataFrame, # `cv_compare`'s table: the base first, then the r
                         fmt='o', color=col, capsize=4, label=f'{lab}, 95% interval' if i == 0 else None)
         ticks += [y + 2, y + 1, y]; labels += [f'{r}: per fold', 'valid, paired', 'test, paired']
     ax.axvline(0, ls=':', color='k'); ax.set_yticks(ticks, labels); ax.grid(axis='x', alpha=0.3)
-    ax.set_xlabel(f'Dice difference: row minus {base!r} (mean per image)'); ax.legend(loc='best', fontsize=8)
+    ax.set_xlabel(f'Dice difference: row minus {base!r} (mean per image)'); fig.legend(loc='outside lower center', ncol=3, fontsize=8)   # below the axes: it hides no dot
     if title: ax.set_title(title)
     return _save(fig, fname)

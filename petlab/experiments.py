@@ -550,12 +550,14 @@ def cv_compare(t:pd.DataFrame, # the runs, with `row`, `fold`, `folds` and `stat
                base:str='base', # the row the others are compared with
                n_boot:int=2000,
               ) -> pd.DataFrame:
-    "Each row against `base`: valid paired over every trainval image (decides), test over the test images and the folds' runs (reports)"
+    "Each row against `base`: valid paired over every trainval image (decides), test over the test images and the folds' runs (reports); with the outlines, each run's worst test image (mean over runs) and its test images under Dice 0.5"
     d = t[t.status == 'done']
     def scores(r):   # a row's runs, its valid scores (every trainval image once), its test scores [runs, images], and a line of the table
         g = _cv_runs(d, r); va, te = cv_valid(sweep_dir, list(g.name)), per_image(sweep_dir, list(g.name))
         return va, te, dict(row=r, runs=len(g), n_valid=len(va), valid_mean=va.dice.mean(), valid_biou=va.boundary_iou.mean(),
-                            test_mean=te.mean(), train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in g.name]))
+                            test_mean=te.mean(), test_biou=per_image(sweep_dir, list(g.name), 'boundary_iou').mean(),
+                            worst_test=te.min(1).mean(), below_half=(te < 0.5).sum(1).mean(),   # each run's worst image; images under 0.5
+                            train_s=np.mean([_history(Path(sweep_dir)/'runs'/n).time.sum() for n in g.name]))
     vb, tb, line = scores(base)
     out = [line]
     for r in [r for r, _ in INGREDIENTS + COMBINATIONS if r != base and r in set(d.row)]:

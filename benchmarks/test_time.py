@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 from petlab.data import PetSegDataset
 from petlab.evaluate import load_model
+from petlab.metrics import dice_from_counts
 from petlab.models import predict_logits
 from petlab.sweep import VERDICT_WORDS, paired_bootstrap
 from ingredients import git_commit, machine   # benchmarks/ingredients.py, beside this script
@@ -34,24 +35,23 @@ def largest_region(mask:np.ndarray) -> np.ndarray:
     return ndimage.binary_fill_holes(keep)
 
 
-def scaled_logits(model, xb:torch.Tensor, scales=SCALES) -> torch.Tensor:
-    "Flip-TTA logits averaged over the input resized by each of `scales` (sides rounded to multiples of 32), back at `xb`'s size."
+def scaled_logits(model, xb:torch.Tensor, scales=SCALES) -> list:
+    "Flip-TTA logits of the input resized by each of `scales` (sides rounded to multiples of 32), each back at `xb`'s size."
     outs = []
     for s in scales:
         h, w = (max(32, int(round(d * s / 32)) * 32) for d in xb.shape[-2:])
         x = xb if (h, w) == tuple(xb.shape[-2:]) else F.interpolate(xb, size=(h, w), mode='bilinear', align_corners=False)
         o = predict_logits(model, x, True)
         outs.append(o if o.shape[-2:] == xb.shape[-2:] else F.interpolate(o, size=xb.shape[-2:], mode='bilinear', align_corners=False))
-    return torch.stack(outs).mean(0)
+    return outs
 
 
 def dice(p:np.ndarray, g:np.ndarray) -> float:
-    "2|P∩G|/(|P|+|G|), 1 when both are empty (petlab.metrics' convention)."
-    s = p.sum() + g.sum()
-    return 1.0 if s == 0 else float(2 * (p & g).sum() / s)
+    "petlab's Dice (`petlab.metrics.dice_from_counts`: 1 when both masks are empty) of two boolean masks."
+    return dice_from_counts(*(torch.tensor(float(n)) for n in ((p & g).sum(), p.sum(), g.sum()))).item()
 
 
-def score_run(run_dir:Path, fold:int, thresh:float=0.5) -> pd.DataFrame:
+def score_run(run_dir:Path, thresh:float=0.5) -> pd.DataFrame:
     "Every option's Dice for each valid and test image of one run."
     model, meta = load_model(run_dir/'best.pt'); model.eval()
     c = meta['config']
@@ -61,10 +61,11 @@ def score_run(run_dir:Path, fold:int, thresh:float=0.5) -> pd.DataFrame:
         ds = PetSegDataset(c['data_path'], split, c['size'], c['recipe'], train=False, fold=c['fold'], folds=c['folds'])
         with torch.no_grad():
             for b, (xb, yb) in enumerate(torch.utils.data.DataLoader(ds, 8)):
-                one, three = predict_logits(model, xb, True).sigmoid(), scaled_logits(model, xb).sigmoid()
+                ls = scaled_logits(model, xb)   # the scale 1 is the run's own prediction
+                one, three = ls[SCALES.index(1.0)].sigmoid(), torch.stack(ls).mean(0).sigmoid()
                 for j in range(len(xb)):
                     g, p1, p3 = yb[j, 0].numpy() > 0.5, one[j, 0].numpy() > thresh, three[j, 0].numpy() > thresh
-                    rows.append(dict(run=run_dir.name, fold=fold, split=split, name=ds.samples[b * 8 + j].name,
+                    rows.append(dict(run=run_dir.name, fold=c['fold'], split=split, name=ds.samples[b * 8 + j].name,
                                      **dict(zip(OPTIONS, (dice(p1, g), dice(largest_region(p1), g), dice(p3, g),
                                                           dice(largest_region(p3), g))))))
     return pd.DataFrame(rows)
@@ -104,7 +105,7 @@ def main():
     t = t[(t.row == a.row) & (t.status == 'done')].sort_values('fold')
     if t.empty: p.error(f"no finished runs of row {a.row!r} in {a.cv_record}/cv.csv")
     start = datetime.datetime.now(datetime.timezone.utc)
-    s = pd.concat([score_run(Path(a.sweep)/'runs'/n, int(f)) for n, f in zip(t.name, t.fold)], ignore_index=True)
+    s = pd.concat([score_run(Path(a.sweep)/'runs'/n) for n in t.name], ignore_index=True)
     for n in t.name:   # the 'flip TTA' column is the runs' own graded score, image by image
         for split in ('valid', 'test'):
             own = pd.read_csv(Path(a.cv_record)/'runs'/n/f'{split}_per_image.csv').set_index('name').dice

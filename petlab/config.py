@@ -14,7 +14,7 @@ from .metrics import LOSSES
 from .models import MODELS
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'COMPILE_MODES', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE',
+__all__ = ['OPTIMIZERS', 'SCHEDULES', 'AMP_MODES', 'COMPILE_MODES', 'FIT_ON', 'SETTING_GROUPS', 'COMMON_RECIPE', 'PETLAB_RECIPE',
            'RUN_FACTS', 'RESUME_MAY_CHANGE', 'ADDED_SETTINGS', 'setting', 'TrainConfig', 'setting_types',
            'check_config', 'settings_table', 'resume_config']
 
@@ -23,6 +23,7 @@ OPTIMIZERS = ('adam', 'adamw')   # petlab.train.make_opt
 SCHEDULES = ('none', 'cosine', 'onecycle', 'plateau')   # petlab.train.make_sched
 AMP_MODES = ('auto', 'fp16', 'bf16', 'off')   # petlab.train.amp_dtype
 COMPILE_MODES = ('off', 'on', 'aot_eager')   # petlab.train.CompileCB
+FIT_ON = ('train', 'trainval')   # petlab.data.get_dls's train_split
 
 # %% ../nbs/03g_config.ipynb #e2953365
 SETTING_GROUPS = {'course': "the course's options", 'model': 'network, optimiser and loss', 'recipe': "petlab's recipe",
@@ -74,6 +75,7 @@ class TrainConfig:
     limit:int|None = setting(None, "use only the first N images of each split (quick trials and tests)", min=1, group='run')
     folds:int = setting(10, "cut trainval into this many folds, trainval line i in fold i % folds (10 with fold 0: the course's split; 5: five-fold cross-validation)", min=2, group='run')
     fold:int = setting(0, "the fold held out as the valid split, 0 to folds - 1: cross-validation trains once per fold (petlab.data.load_split)", min=0, group='run')
+    fit_on:str = setting('train', "the images trained on: train, or trainval (train + valid: the final fit of a frozen recipe; the valid Dice is then on seen images and chooses nothing, and best.pt is the last epoch)", choices=FIT_ON, group='run')
     channels_last:bool|None = setting(None, "NHWC memory layout; default: on, except tiny models (< 1 M parameters) on the CPU", group='speed', runtime=True, resume=True)
     device_aug:bool|None = setting(None, "recipe A on whole batches on the training device (petlab.device_data); default: on for CUDA when the training split's decoded cache fits in a quarter of the GPU's memory (other random draws than albumentations')", group='recipe')
     compile:str = setting('off', "torch.compile the training step: off, on (inductor; with CUDA graphs on a GPU), or aot_eager (traces only, no code generation: checks in seconds that a model compiles)", choices=COMPILE_MODES, group='speed', runtime=True, resume=True)
@@ -88,6 +90,8 @@ class TrainConfig:
         check_fold(self.fold, self.folds)
         if self.deep_sup and self.model != 'resnet34_unet':
             raise PetlabError(f"deep_sup needs model resnet34_unet (the heads sit on its decoder), not {self.model!r}: set deep_sup to 0")
+        if self.fit_on == 'trainval' and self.patience:
+            raise PetlabError(f"patience {self.patience} needs a valid split the run does not train on, but fit_on is 'trainval': set patience to 0, or fit_on to 'train'")
 
     @classmethod
     def from_dict(cls, d:dict, what:str='settings'):

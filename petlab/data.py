@@ -458,17 +458,19 @@ def get_dls(root:str|Path|None=None, # dataset root; `None` means `get_data_path
             copy_paste:float=0., # the fraction of training images that get another one's pet pasted on (`copy_paste`)
             fold:int=0, # cross-validation: the fold of trainval that is `valid` (`load_split`)
             folds:int=10, # how many folds (fold 0 of 10: the course's split)
+            train_split:str='train', # 'trainval': train on the valid images too (the final fit of a frozen recipe; `valid` is then seen)
            ) -> DataLoaders:
     "DataLoaders for train (shuffled, augmented; `.train.sampler.set_epoch(e)` to resume), valid and test (in order, resize + normalise)."
     if world_size > 1 and bs % world_size:
         raise PetlabError(f'batch size {bs} is not divisible by the {world_size} processes: bs is the batch of all of them '
                           f'together (each loads bs // {world_size}); use a multiple of {world_size}')
+    if train_split not in ('train', 'trainval'): raise PetlabError(f"train_split must be 'train' or 'trainval', not {train_split!r}")
     root = ensure_data(root, download=False)
     nw = default_workers() if num_workers is None else num_workers
     # each loader gets its own generator only so that iterating never draws from torch's global one (DataLoader draws a worker base seed)
     kw = dict(batch_size=bs // world_size, num_workers=nw, pin_memory=torch.cuda.is_available(),
               persistent_workers=nw > 0, **({'prefetch_factor': 4} if nw > 0 else {}))
-    ds = {s: PetSegDataset(root, s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed,
+    ds = {s: PetSegDataset(root, train_split if s == 'train' else s, size, recipe, train=(s == 'train'), cache=cache, limit=limit, on_error=on_error, seed=seed,
                            copy_paste=copy_paste, fold=fold, folds=folds) for s in ('train', 'valid', 'test')}
     def ev(s): return dict(sampler=ShardSampler(len(ds[s]), rank, world_size)) if world_size > 1 else dict(shuffle=False)
     return DataLoaders(

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 __all__ = ['EVENTS', 'CancelBatch', 'CancelStep', 'CancelFit', 'Order', 'Callback', 'Learner', 'make_opt', 'param_groups',
            'make_sched', 'HistoryCB', 'ProgressCB', 'EarlyStopCB', 'amp_dtype', 'MixedPrecisionCB', 'GradClipCB',
            'ChannelsLastCB', 'use_channels_last', 'compile_module', 'CompileCB', 'DeepSupCB', 'EMACB',
-           'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'data_root', 'make_dls', 'net_spec', 'build_net',
-           'make_learner', 'train']
+           'NonFiniteLossError', 'NonFiniteCB', 'CheckpointCB', 'LastIsBestCB', 'data_root', 'make_dls', 'net_spec',
+           'build_net', 'make_learner', 'train']
 
 # %% ../nbs/03_train.ipynb #176bf70a
 from .core import PetlabError, atomic_write, cpu_bf16, get_device, seed_everything
@@ -457,6 +457,13 @@ class CheckpointCB(Callback):
         if l.improved: save_checkpoint(self.run_dir/'best.pt', l.eval_model, self.spec, valid=dict(l.valid_stats), **meta)
         save_checkpoint(self.run_dir/'last.pt', l.model, self.spec, train_state=l.state_dict(), **meta)
 
+# %% ../nbs/03_train.ipynb #e05383ab
+class LastIsBestCB(Callback):
+    "The final fit (`fit_on='trainval'`): the valid images are seen, so each validation counts as the best and `best.pt` is the last epoch's model."
+    def after_validate(self):
+        l = self.learn
+        l.improved, l.best_valid_dice, l.best_epoch, l.evals_since_best = True, l.valid_stats['dice'], l.epoch + 1, 0
+
 # %% ../nbs/03_train.ipynb #eef2cbb3
 def data_root(data_path:str|Path|None=None, # None: $PETLAB_DATA, else ~/data/oxford-iiit-pet
              ) -> Path:
@@ -470,7 +477,7 @@ def make_dls(cfg:TrainConfig, root:str|Path,
     "`get_dls` for `cfg` (this process's shard in a distributed run), keeping only the first `cfg.limit` images of each split."
     dls = get_dls(root, size=cfg.size, bs=cfg.bs, recipe=cfg.recipe, num_workers=cfg.num_workers,
                   cache=cfg.cache, seed=cfg.seed, limit=cfg.limit, rank=rank, world_size=world_size, copy_paste=cfg.copy_paste,
-                  fold=cfg.fold, folds=cfg.folds)
+                  fold=cfg.fold, folds=cfg.folds, train_split=cfg.fit_on)
     if len(dls.train) == 0:
         raise PetlabError(f"no training batches: {len(dls.train.dataset)} training images and bs={cfg.bs}; use a smaller batch size (-b)")
     if len(dls.valid.dataset) == 0: raise PetlabError(f"the valid split of {root} is empty: the best model cannot be chosen")
@@ -542,10 +549,12 @@ def _run(cfg, run_dir, resume, overwrite, cbs, progress, team, held):
     model = team.prepare(build_net(cfg), cfg)
     if not resume: team.shared(prepare_run_dir, run_dir, overwrite=overwrite, hold=held)  # only now: a bad setting never touches the folder
     main = team.main   # the process that prints and writes the files
+    final = cfg.fit_on == 'trainval'   # the final fit: the valid images are trained on too
+    note = f'at {cfg.size} px' + ('; fit_on trainval: the valid images are trained on too, so their Dice measures fit, not generalisation' if final else '')
     run_cbs = [HistoryCB(run_dir/'history.csv' if main else None), NonFiniteCB(cfg.max_bad_steps, team.all_true),
                EarlyStopCB(cfg.patience, verbose=main),
                *([CheckpointCB(run_dir, net_spec(cfg), asdict(cfg), team.world_size)] if main else []),
-               ProgressCB(progress and main, note=f'at {cfg.size} px'), *([EMACB(cfg.ema)] if cfg.ema else []),
+               ProgressCB(progress and main, note=note), *([EMACB(cfg.ema)] if cfg.ema else []), *([LastIsBestCB()] if final else []),
                *team.callbacks(), *cbs]
     learn = make_learner(cfg, device, model, dls, run_cbs, run_dir=run_dir)
     if resume:

@@ -6,6 +6,7 @@ on valid (to decide) and on test (to report). Prints figures; it is not a test.
     .venv/bin/python benchmarks/ingredients.py --data DIR --only bce_lovasz --seeds 1
     .venv/bin/python benchmarks/ingredients.py --data DIR --record nbs/results/ingredients   # and record it for 04_experiments
     .venv/bin/python benchmarks/ingredients.py --data DIR --cv 'bs 4 + deep_sup 3' --record nbs/results/ingredients-cv   # five-fold CV against the base
+    .venv/bin/python benchmarks/ingredients.py --data DIR --final --record nbs/results/final       # the frozen recipe on train + valid, and given twice the budget
 
 The rows are `petlab.experiments.INGREDIENTS`, the runs `ingredient_configs`: in bf16 autocast, which on this kind of
 CPU trains 1.5x faster than float32 at a Dice 5 seeds do not tell apart from it (03_train); every row, the base included,
@@ -18,6 +19,11 @@ bootstrap over the same images and seeds.
 `--folds` folds, one run per fold and row, one seed) and compares them paired over every trainval image
 (`cv_compare`).
 
+`--final [ROW ...]` runs the rows of `petlab.experiments.FINAL_ROWS` (default all): the frozen recipe trained on
+train + valid (its epochs cut so the image-passes stay the budget's) and given twice the budget, once per seed
+(`final_configs`), and compares each on test with the recorded base runs of the same seeds (`--base`, default
+nbs/results/ingredients), paired image by image (`final_compare`).
+
 `--record DIR` copies what `04_experiments` shows (the table, each run's history, result and per-image scores; no
 checkpoints) with a provenance.json into DIR, which must not exist yet (or give --overwrite).
 """
@@ -25,7 +31,9 @@ import argparse, datetime, json, os, platform, shutil, subprocess, tempfile
 from pathlib import Path
 import torch
 from petlab.evaluate import evaluate
-from petlab.experiments import CV_FOLDS, INGREDIENT_SEEDS, cv_compare, cv_configs, ingredient_configs, ingredients_summary
+import pandas as pd
+from petlab.experiments import (CV_FOLDS, FINAL_ROWS, INGREDIENT_SEEDS, cv_compare, cv_configs, final_compare, final_configs,
+                                ingredient_configs, ingredients_summary)
 from petlab.sweep import compare_configs, run_name, sweep
 
 RECORDED = ('history.csv', 'result.json', 'test_per_image.csv', 'valid_per_image.csv')
@@ -41,14 +49,18 @@ def main():
     p.add_argument('--only', nargs='*', default=None, help='rows to run besides the base (default: all)')
     p.add_argument('--cv', nargs='+', default=None, help='cross-validate these rows against the base (their runs go to --out, default runs/ingredients-cv)')
     p.add_argument('--folds', type=int, default=CV_FOLDS, help='folds of the cross-validation')
+    p.add_argument('--final', nargs='*', default=None, help='rows of FINAL_ROWS (default: all): the frozen recipe on train + valid, and given twice the budget (runs in --out, default runs/final)')
+    p.add_argument('--base', default='nbs/results/ingredients', help="--final: the recorded ingredients study whose base runs are its pair")
     p.add_argument('--record', help='copy the results with their provenance into this folder (for 04_experiments)')
     p.add_argument('--overwrite', action='store_true', help='replace an existing --record folder')
     a = p.parse_args()
     if a.cv and a.out == p.get_default('out'): a.out = 'runs/ingredients-cv'
+    if a.final is not None and a.out == p.get_default('out'): a.out = 'runs/final'
     out, data = Path(a.out), str(Path(a.data).expanduser().resolve())
     if a.record and Path(a.record).exists() and not a.overwrite:
         p.error(f'--record {a.record} exists already: choose another folder, or replace it with --overwrite')
     if a.cv: return cross_validate(a, out, data)
+    if a.final is not None: return final(a, out, data)
     cfgs = ingredient_configs(data, tuple(range(a.seeds)), rows=a.only)
     for _, c in cfgs:   # the base runs bench_amp_cpu.py made: reused
         src, dst = Path(a.reuse)/'runs'/run_name(c), out/'runs'/run_name(c)
@@ -99,6 +111,27 @@ def cross_validate(a, out, data):
                   "settings: ResNet34-UNet, 128 px, 30 epochs of each fold's training images (an 'epochs N' row: N), no pretrained weights, "
                   "bf16 autocast",
             command=f"benchmarks/ingredients.py --data <shared sample> --cv {' '.join(repr(r) for r in a.cv)} --folds {a.folds} "
+                    "--workers 2 --record <this folder>",
+            code_note="made by the working tree of the commit that records them (git_commit is its parent)"))
+
+
+def final(a, out, data):
+    "Run the rows of `FINAL_ROWS` once per seed, compare them on test with the recorded base runs of the same seeds, record them if asked."
+    rows = a.final or [r for r, _ in FINAL_ROWS]
+    cfgs = final_configs(data, tuple(range(a.seeds)), rows=rows)
+    t = sweep([c for _, c in cfgs], out, workers=a.workers)
+    t['row'] = t.name.map({run_name(c): r for r, c in cfgs})
+    base = Path(a.base)
+    print(f'\neach row against the recipe (the base runs of {base}), paired over the test images and the seeds; '
+          'training time per run (the epochs\' times)')
+    print(final_compare(t, out, pd.read_csv(base/'ingredients.csv'), base).drop(columns='names').round(4).to_string(index=False))
+    if a.record:
+        record(t, out, Path(a.record), data, a.overwrite, 'final.csv', dict(
+            study='final', rows=rows, seeds=list(range(a.seeds)), base=str(base),
+            about="petlab's frozen recipe at the ablation's settings (ResNet34-UNet, 128 px, batch 8, no pretrained weights, bf16 "
+                  "autocast) trained on train + valid for the budget's image-passes, and on train for twice the budget; the pair of "
+                  "each is the base of the ingredients study",
+            command=f"benchmarks/ingredients.py --data <shared sample> --final {' '.join(repr(r) for r in rows)} --seeds {a.seeds} "
                     "--workers 2 --record <this folder>",
             code_note="made by the working tree of the commit that records them (git_commit is its parent)"))
 

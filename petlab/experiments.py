@@ -4,12 +4,13 @@
 
 # %% auto #0
 __all__ = ['STUDY_AXES', 'PRESETS', 'STUDIES', 'STUDY_TITLES', 'ABLATION_BASE', 'ABLATION', 'ABLATION_SEEDS', 'INGREDIENTS',
-           'COMBINATIONS', 'INGREDIENT_SEEDS', 'CV_FOLDS', 'recorded_summary', 'train_size', 'preset_data',
-           'study_configs', 'data_label', 'preset_label', 'run_study', 'report', 'data_fingerprint', 'sweep_cache_dir',
-           'plot_bs_studies', 'plot_lr_study', 'check_recorded', 'mean_interval', 'paired_difference',
-           'ablation_configs', 'ablation_winner', 'ablation_summary', 'plot_ablation', 'run_ablation',
-           'ablation_parent', 'ablation_compare', 'check_ablation', 'ingredient_configs', 'ingredients_summary',
-           'check_ingredients', 'plot_ingredients', 'cv_configs', 'cv_valid', 'cv_compare', 'check_cv', 'plot_cv']
+           'COMBINATIONS', 'INGREDIENT_SEEDS', 'CV_FOLDS', 'FINAL_ROWS', 'recorded_summary', 'train_size',
+           'preset_data', 'study_configs', 'data_label', 'preset_label', 'run_study', 'report', 'data_fingerprint',
+           'sweep_cache_dir', 'plot_bs_studies', 'plot_lr_study', 'check_recorded', 'mean_interval',
+           'paired_difference', 'ablation_configs', 'ablation_winner', 'ablation_summary', 'plot_ablation',
+           'run_ablation', 'ablation_parent', 'ablation_compare', 'check_ablation', 'ingredient_configs',
+           'ingredients_summary', 'check_ingredients', 'plot_ingredients', 'cv_configs', 'cv_valid', 'cv_compare',
+           'check_cv', 'plot_cv', 'final_configs', 'final_compare', 'check_final']
 
 # %% ../nbs/04_experiments.ipynb #2ab7cea1
 import hashlib
@@ -27,7 +28,7 @@ from .metrics import DICE_DEF
 from .lr_find import LRFind, plot_lr_find
 from .config import COMMON_RECIPE, PETLAB_RECIPE
 from .sweep import (best_run, breakdown, check_recorded_table, compare_configs, grid, paired_bootstrap, per_image, plot_breakdown, plot_curves,
-                          plot_gallery, plot_vs, read_provenance, results_table, run_name, seed_table, steps_per_epoch, sweep,
+                          plot_gallery, plot_vs, read_provenance, read_result, results_table, run_name, seed_table, steps_per_epoch, sweep,
                           with_seeds, with_steps, VERDICT_WORDS, _history, _save)
 
 # %% ../nbs/04_experiments.ipynb #cc395c61
@@ -475,11 +476,12 @@ def ingredient_configs(data_path=None, # dataset root; default `demo_data_path()
 # %% ../nbs/04_experiments.ipynb #430d52fe
 def ingredients_summary(t:pd.DataFrame, # a table of the study's runs, with `row`
                         sweep_dir, # its folder (the runs' per-image scores)
+                        rows:list|None=None, # the rows, in this order; default: those of `INGREDIENTS`
                        ) -> pd.DataFrame:
-    "One row per ingredient, in `INGREDIENTS` order: seeds, valid and test Dice (`seed_table`), mean Boundary IoU, the worst test image and images under 0.5 per run, training time per run"
+    "One row per ingredient, in `INGREDIENTS` order (or `rows`'): seeds, valid and test Dice (`seed_table`), mean Boundary IoU, the worst test image and images under 0.5 per run, training time per run"
     d = t[t.status == 'done']
     st = seed_table(d, sweep_dir, 'row')
-    st = st.set_index('row').loc[[r for r, _ in INGREDIENTS if r in set(st.row)]].reset_index()
+    st = st.set_index('row').loc[[r for r in (rows or [r for r, _ in INGREDIENTS]) if r in set(st.row)]].reset_index()
     extra = []
     for r in st.row:
         rds = [Path(sweep_dir)/'runs'/n for n in d[d.row == r].name]
@@ -599,3 +601,57 @@ def plot_cv(cmp:pd.DataFrame, # `cv_compare`'s table: the base first, then the r
     ax.set_xlabel(f'Dice difference: row minus {base!r} (mean per image)'); fig.legend(loc='outside lower center', ncol=3, fontsize=8)   # below the axes: it hides no dot
     if title: ax.set_title(title)
     return _save(fig, fname)
+
+# %% ../nbs/04_experiments.ipynb #f5c3d987
+FINAL_ROWS = (  # (row, its settings on top of the ingredients study's base): run once the recipe is frozen, judged on test
+    ('train + valid', dict(fit_on='trainval')),   # the final fit; its epochs are cut so that the image-passes stay the budget's
+    ('epochs 60', dict(epochs=60)),               # twice the budget: what more training buys
+)
+
+def final_configs(data_path=None, # dataset root; default `demo_data_path()`
+                  seeds=INGREDIENT_SEEDS, # one run per seed, as the ingredients study's base (their pair)
+                  rows=None, # rows of `FINAL_ROWS`; default: all
+                  sizes:tuple|None=None, # (train images, trainval images); default: counted in `data_path`'s splits
+                  **overrides # settings applied to every run
+                 ) -> list:
+    "`(row, settings)` of the rows run once the recipe is frozen: the ingredients study's base plus the row's settings, once per seed (a final fit's epochs cut to the budget's image-passes)"
+    known = dict(FINAL_ROWS)
+    if rows is not None and (bad := [r for r in rows if r not in known]):
+        raise PetlabError(f"no final row {bad[0]!r}: choose from {', '.join(map(repr, known))}")
+    base = ingredient_configs(data_path, seeds, rows=[])
+    n_train, n_tv = sizes or [len(load_split(base[0][1]['data_path'], s, check=False)) for s in ('train', 'trainval')]
+    budget = base[0][1]['epochs']
+    final_fit = max(1, round(budget * n_train / n_tv))   # the budget's image-passes, over train + valid
+    def epochs(s): return s.get('epochs', final_fit if s.get('fit_on') == 'trainval' else budget)
+    return [(r, {**c, **s, 'epochs': epochs(s), **overrides}) for r, s in FINAL_ROWS if rows is None or r in rows for _, c in base]
+
+def final_compare(t:pd.DataFrame, # the runs of `FINAL_ROWS`, with `row`, `seed` and `status`
+                  sweep_dir, # their sweep folder
+                  base_t:pd.DataFrame, # the ingredients study's runs (its 'base' row is the pair)
+                  base_dir, # their sweep folder
+                  n_boot:int=2000,
+                 ) -> pd.DataFrame:
+    "`ingredients_summary` of the base and each row (a final fit's valid Dice, on seen images, left out), with the row's images and epochs, and its difference from the base paired over the test images and the seeds"
+    def summary(tab, d, rows):   # seeds in order on both sides: the pairs
+        s = ingredients_summary(tab.sort_values('seed'), d, rows)
+        s['seed_list'] = [sorted(tab[tab.name.isin(n)].seed.astype(int)) for n in s.names]
+        s['fit_on'] = [read_result(Path(d)/'runs'/n[0])['settings'].get('fit_on', 'train') for n in s.names]   # older runs: train
+        s['epochs'] = [read_result(Path(d)/'runs'/n[0])['settings']['epochs'] for n in s.names]
+        return s
+    b, s = summary(base_t, base_dir, ['base']), summary(t, sweep_dir, [r for r, _ in FINAL_ROWS])
+    tb, names0 = per_image(base_dir, b.names[0]), list(pd.read_csv(Path(base_dir)/'runs'/b.names[0][0]/'test_per_image.csv').name)
+    diffs = []
+    for _, r in s.iterrows():
+        if r.seed_list != b.seed_list[0]: raise PetlabError(f"{r.row!r} has seeds {r.seed_list} and the base {b.seed_list[0]}: run the missing seeds (benchmarks/ingredients.py --final)")
+        if list(pd.read_csv(Path(sweep_dir)/'runs'/r.names[0]/'test_per_image.csv').name) != names0:
+            raise PetlabError(f"{r.names[0]} was tested on other images than {b.names[0][0]}: not comparable")
+        diffs.append(paired_bootstrap(per_image(sweep_dir, r.names), tb, n_boot))
+    s = s.assign(diff=[d['diff'] for d in diffs], low=[d['low'] for d in diffs], high=[d['high'] for d in diffs])
+    s.loc[s.fit_on == 'trainval', 'valid_mean'] = np.nan   # it trained on those images
+    return pd.concat([b, s], ignore_index=True).drop(columns='seed_list')
+
+def check_final(rec_dir, # a folder of recorded `FINAL_ROWS` runs, e.g. nbs/results/final
+               ) -> dict:
+    "Check that a recording holds the runs `final_configs` makes today for its rows, finished; returns its provenance"
+    return _check_study(rec_dir, 'final.csv', lambda p: final_configs(p['data_path'], p['seeds'], p['rows'], (p['n_train'], p['n_trainval'])),
+                        '`final_configs`', 'benchmarks/ingredients.py --final ... --record')

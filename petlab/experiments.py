@@ -606,6 +606,7 @@ def plot_cv(cmp:pd.DataFrame, # `cv_compare`'s table: the base first, then the r
 FINAL_ROWS = (  # (row, its settings on top of the ingredients study's base): run once the recipe is frozen, judged on test
     ('train + valid', dict(fit_on='trainval')),   # the final fit; its epochs are cut so that the image-passes stay the budget's
     ('epochs 60', dict(epochs=60)),               # twice the budget: what more training buys
+    ('epochs 90', dict(epochs=90)),               # three times
 )
 
 def final_configs(data_path=None, # dataset root; default `demo_data_path()`

@@ -6,7 +6,7 @@ on valid (to decide) and on test (to report). Prints figures; it is not a test.
     .venv/bin/python benchmarks/ingredients.py --data DIR --only bce_lovasz --seeds 1
     .venv/bin/python benchmarks/ingredients.py --data DIR --record nbs/results/ingredients   # and record it for 04_experiments
     .venv/bin/python benchmarks/ingredients.py --data DIR --cv 'bs 4 + deep_sup 3' --record nbs/results/ingredients-cv   # five-fold CV against the base
-    .venv/bin/python benchmarks/ingredients.py --data DIR --final --record nbs/results/final       # the frozen recipe on train + valid, and given twice the budget
+    .venv/bin/python benchmarks/ingredients.py --data DIR --final --record nbs/results/final       # the frozen recipe on train + valid, and given more than the budget
 
 The rows are `petlab.experiments.INGREDIENTS`, the runs `ingredient_configs`: in bf16 autocast, which on this kind of
 CPU trains 1.5x faster than float32 at a Dice 5 seeds do not tell apart from it (03_train); every row, the base included,
@@ -20,7 +20,7 @@ bootstrap over the same images and seeds.
 (`cv_compare`).
 
 `--final [ROW ...]` runs the rows of `petlab.experiments.FINAL_ROWS` (default all): the frozen recipe trained on
-train + valid (its epochs cut so the image-passes stay the budget's) and given twice the budget, once per seed
+train + valid (its epochs cut so the image-passes stay the budget's) and given 2 and 3 times the budget, once per seed
 (`final_configs`), and compares each on test with the recorded base runs of the same seeds (`--base`, default
 nbs/results/ingredients), paired image by image (`final_compare`).
 
@@ -29,9 +29,8 @@ checkpoints) with a provenance.json into DIR, which must not exist yet (or give 
 """
 import argparse, datetime, json, os, platform, shutil, subprocess, tempfile
 from pathlib import Path
-import torch
+import pandas as pd, torch
 from petlab.evaluate import evaluate
-import pandas as pd
 from petlab.experiments import (CV_FOLDS, FINAL_ROWS, INGREDIENT_SEEDS, cv_compare, cv_configs, final_compare, final_configs,
                                 ingredient_configs, ingredients_summary)
 from petlab.sweep import compare_configs, run_name, sweep
@@ -49,7 +48,7 @@ def main():
     p.add_argument('--only', nargs='*', default=None, help='rows to run besides the base (default: all)')
     p.add_argument('--cv', nargs='+', default=None, help='cross-validate these rows against the base (their runs go to --out, default runs/ingredients-cv)')
     p.add_argument('--folds', type=int, default=CV_FOLDS, help='folds of the cross-validation')
-    p.add_argument('--final', nargs='*', default=None, help='rows of FINAL_ROWS (default: all): the frozen recipe on train + valid, and given twice the budget (runs in --out, default runs/final)')
+    p.add_argument('--final', nargs='*', default=None, help='rows of FINAL_ROWS (default: all): the frozen recipe on train + valid, and given more than the budget (runs in --out, default runs/final)')
     p.add_argument('--base', default='nbs/results/ingredients', help="--final: the recorded ingredients study whose base runs are its pair")
     p.add_argument('--record', help='copy the results with their provenance into this folder (for 04_experiments)')
     p.add_argument('--overwrite', action='store_true', help='replace an existing --record folder')
@@ -129,8 +128,8 @@ def final(a, out, data):
         record(t, out, Path(a.record), data, a.overwrite, 'final.csv', dict(
             study='final', rows=rows, seeds=list(range(a.seeds)), base=str(base),
             about="petlab's frozen recipe at the ablation's settings (ResNet34-UNet, 128 px, batch 8, no pretrained weights, bf16 "
-                  "autocast) trained on train + valid for the budget's image-passes, and on train for twice the budget; the pair of "
-                  "each is the base of the ingredients study",
+                  "autocast) trained on train + valid for the budget's image-passes, and on train for more than the budget "
+                  "(FINAL_ROWS); the pair of each is the base of the ingredients study",
             command=f"benchmarks/ingredients.py --data <shared sample> --final {' '.join(repr(r) for r in rows)} --seeds {a.seeds} "
                     "--workers 2 --record <this folder>",
             code_note="made by the working tree of the commit that records them (git_commit is its parent)"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 import pandas as pd
 from .core import PetlabError, type_name, type_ok
-from .data import RECIPES, check_fold
+from .data import RECIPES, TRAIN_SPLITS, check_fold
 from .metrics import LOSSES
 from .models import MODELS
 
@@ -23,7 +23,7 @@ OPTIMIZERS = ('adam', 'adamw')   # petlab.train.make_opt
 SCHEDULES = ('none', 'cosine', 'onecycle', 'plateau')   # petlab.train.make_sched
 AMP_MODES = ('auto', 'fp16', 'bf16', 'off')   # petlab.train.amp_dtype
 COMPILE_MODES = ('off', 'on', 'aot_eager')   # petlab.train.CompileCB
-FIT_ON = ('train', 'trainval')   # petlab.data.get_dls's train_split
+FIT_ON = TRAIN_SPLITS   # petlab.data.get_dls's train_split
 
 # %% ../nbs/03g_config.ipynb #e2953365
 SETTING_GROUPS = {'course': "the course's options", 'model': 'network, optimiser and loss', 'recipe': "petlab's recipe",

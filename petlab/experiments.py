@@ -636,8 +636,9 @@ def final_compare(t:pd.DataFrame, # the runs of `FINAL_ROWS`, with `row`, `seed`
     def summary(tab, d, rows):   # seeds in order on both sides: the pairs
         s = ingredients_summary(tab.sort_values('seed'), d, rows)
         s['seed_list'] = [sorted(tab[tab.name.isin(n)].seed.astype(int)) for n in s.names]
-        s['fit_on'] = [read_result(Path(d)/'runs'/n[0])['settings'].get('fit_on', 'train') for n in s.names]   # older runs: train
-        s['epochs'] = [read_result(Path(d)/'runs'/n[0])['settings']['epochs'] for n in s.names]
+        settings = [read_result(Path(d)/'runs'/n[0])['settings'] for n in s.names]
+        s['fit_on'] = [c.get('fit_on', 'train') for c in settings]   # older runs: train
+        s['epochs'] = [c['epochs'] for c in settings]
         return s
     b, s = summary(base_t, base_dir, ['base']), summary(t, sweep_dir, [r for r, _ in FINAL_ROWS])
     tb, names0 = per_image(base_dir, b.names[0]), list(pd.read_csv(Path(base_dir)/'runs'/b.names[0][0]/'test_per_image.csv').name)
